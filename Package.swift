@@ -1,0 +1,80 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Language mode 5 with complete concurrency checking reported as warnings: the
+// concurrency model is checked, but a new Sendable diagnostic in a dependency
+// upgrade never breaks the build.
+let settings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .unsafeFlags(["-Xfrontend", "-strict-concurrency=complete"]),
+]
+
+let package = Package(
+    name: "Freshet",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "freshet", targets: ["freshet"]),
+        .library(name: "FreshetStorage", targets: ["FreshetStorage"]),
+        .library(name: "FreshetEngine", targets: ["FreshetEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        // storage layer
+        .systemLibrary(
+            name: "CRocksDB",
+            path: "Sources/CRocksDB",
+            providers: [.apt(["librocksdb-dev"])]
+        ),
+        .target(name: "FreshetStorage", swiftSettings: settings),
+        .target(name: "FreshetStorageConformance", dependencies: ["FreshetStorage"], swiftSettings: settings),
+        .target(name: "FreshetRocksDB", dependencies: ["CRocksDB", "FreshetStorage"], swiftSettings: settings),
+        // core
+        .target(
+            name: "FreshetEngine",
+            dependencies: ["FreshetStorage", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: settings
+        ),
+        // api
+        .target(
+            name: "FreshetServer",
+            dependencies: [
+                "FreshetEngine", "FreshetStorage", "FreshetRocksDB",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: settings
+        ),
+        .executableTarget(
+            name: "freshet",
+            dependencies: [
+                "FreshetServer", "FreshetEngine", "FreshetStorage", "FreshetRocksDB",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: settings
+        ),
+        .executableTarget(
+            name: "freshet-bench-write",
+            dependencies: ["FreshetEngine", "FreshetStorage", "FreshetRocksDB"],
+            path: "Benchmarks/WriteBench",
+            swiftSettings: settings
+        ),
+        .testTarget(name: "FreshetStorageTests", dependencies: ["FreshetStorage", "FreshetStorageConformance"], swiftSettings: settings),
+        .testTarget(name: "FreshetRocksDBTests", dependencies: ["FreshetRocksDB", "FreshetStorageConformance"], swiftSettings: settings),
+        .testTarget(name: "FreshetEngineTests", dependencies: ["FreshetEngine", "FreshetStorage"], swiftSettings: settings),
+        .testTarget(
+            name: "FreshetServerTests",
+            dependencies: [
+                "FreshetServer", "FreshetEngine", "FreshetStorage",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: settings
+        ),
+    ]
+)
