@@ -1,0 +1,214 @@
+import FreshetStorage
+import Logging
+
+/// The database: every namespace over one storage backend.
+///
+/// Thread-safe (an actor). Namespaces open lazily on first use and stay open; a write
+/// creates its namespace. `shutdown()` refuses new work and waits for queued writes.
+public actor Engine {
+    public let storage: any StorageBackend
+    public let configuration: EngineConfiguration
+    let logger: Logger
+
+    private var namespaces: [NamespaceName: Task<NamespaceEngine?, any Error>] = [:]
+    private var shuttingDown = false
+
+    public init(storage: any StorageBackend, configuration: EngineConfiguration = EngineConfiguration(),
+                logger: Logger = Logger(label: "freshet.engine")) {
+        self.storage = storage
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    private func namespace(_ id: String, create: Bool) async throws -> NamespaceEngine? {
+        if shuttingDown { throw EngineError(.shuttingDown, "the server is shutting down; retry against another node") }
+        let name = try NamespaceName(id)
+        if let task = namespaces[name] {
+            do {
+                if let engine = try await task.value { return engine }
+            } catch {
+                namespaces[name] = nil
+                throw error
+            }
+            if namespaces[name] == task { namespaces[name] = nil }
+            if !create { return nil }
+        }
+        let storage = self.storage, configuration = self.configuration, logger = self.logger
+        let task = Task {
+            try await NamespaceEngine.open(name, storage: storage, configuration: configuration, logger: logger, create: create)
+        }
+        namespaces[name] = task
+        do {
+            let engine = try await task.value
+            if engine == nil, namespaces[name] == task { namespaces[name] = nil }
+            return engine
+        } catch {
+            if namespaces[name] == task { namespaces[name] = nil }
+            throw NamespaceEngine.serviceError(error, doing: "open namespace \(name)")
+        }
+    }
+
+    private func existing(_ id: String) async throws -> NamespaceEngine {
+        guard let engine = try await namespace(id, create: false) else {
+            throw EngineError(.namespaceNotFound, "namespace \(id) does not exist; write to it first to create it")
+        }
+        return engine
+    }
+
+    // MARK: writes
+
+    /// Applies a write and returns once it is durably committed.
+    public func write(namespace id: String, _ request: WriteRequest) async throws -> WriteResult {
+        var request = request
+        if let source = request.copyFromNamespace {
+            let sourceState = try await existing(source).readState(strong: true)
+            request.copiedDocuments = sourceState.documents.values.sorted { $0.id < $1.id }
+            request.copiedSchema = sourceState.schema
+            request.copiedMetric = sourceState.distanceMetric
+        }
+        let engine = try await namespace(id, create: true)!
+        do {
+            return try await engine.write(request)
+        } catch let error as EngineError where error.code == .namespaceNotFound {
+            // Deleted underneath us: forget the handle so the next write re-creates it.
+            forget(try NamespaceName(id))
+            throw EngineError(.conflict, "namespace \(id) was deleted while this write was in flight; retry the write", cause: error)
+        }
+    }
+
+    private func forget(_ name: NamespaceName) { namespaces[name] = nil }
+
+    /// Replaces or extends the schema (`POST …/schema`).
+    public func updateSchema(namespace id: String, _ schema: JSONValue) async throws -> NamespaceSchema {
+        var request = WriteRequest()
+        request.schema = schema
+        _ = try await write(namespace: id, request)
+        return try await existing(id).readState(strong: false).schema
+    }
+
+    // MARK: reads
+
+    public func query(namespace id: String, _ request: QueryRequest) async throws -> QueryResult {
+        let engine = try await existing(id)
+        let state = try await engine.readState(strong: request.consistency == .strong)
+        let started = ContinuousClock.now
+        var result = try QueryExecutor.execute(request, on: state)
+        let elapsed = ContinuousClock.now - started
+        result.executionMilliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        return result
+    }
+
+    /// Several queries against one snapshot of the namespace.
+    public func multiQuery(namespace id: String, _ requests: [QueryRequest]) async throws -> [QueryResult] {
+        let engine = try await existing(id)
+        let strong = requests.contains { $0.consistency == .strong }
+        let state = try await engine.readState(strong: strong)
+        return try requests.map { try QueryExecutor.execute($0, on: state) }
+    }
+
+    public func metadata(namespace id: String) async throws -> NamespaceMetadata {
+        let engine = try await existing(id)
+        let state = try await engine.readState(strong: true)
+        return NamespaceMetadata(state: state)
+    }
+
+    public func schema(namespace id: String) async throws -> NamespaceSchema {
+        try await existing(id).readState(strong: true).schema
+    }
+
+    /// The state as of the newest commit, for tests, tools and the recall endpoint.
+    public func state(namespace id: String) async throws -> NamespaceState {
+        try await existing(id).readState(strong: true)
+    }
+
+    /// Namespaces in id order, `pageSize` at a time.
+    public func listNamespaces(prefix: String = "", cursor: String? = nil, pageSize: Int = 100) async throws -> (names: [String], nextCursor: String?) {
+        guard (1...1000).contains(pageSize) else { throw EngineError.invalid("page_size must be between 1 and 1000, got \(pageSize)") }
+        let retry = StorageRetry(configuration: configuration, logger: logger)
+        let page = try await retry.run("list namespaces") {
+            try await self.storage.list(prefix: NamespaceKeys.catalogPrefix + prefix,
+                                        startAfter: cursor.map { NamespaceKeys.catalogPrefix + $0 }, limit: pageSize)
+        }
+        let names = page.objects.map { String($0.key.dropFirst(NamespaceKeys.catalogPrefix.count)) }
+        return (names, page.nextCursor == nil ? nil : names.last)
+    }
+
+    // MARK: deletion
+
+    /// Deletes a namespace and every object it owns. Throws `namespaceNotFound` if absent.
+    public func deleteNamespace(_ id: String) async throws {
+        let name = try NamespaceName(id)
+        let engine = try await existing(id)
+        await engine.close(reason: EngineError(.namespaceNotFound, "namespace \(id) was deleted"))
+        namespaces[name] = nil
+        let keys = NamespaceKeys(name)
+        let retry = StorageRetry(configuration: configuration, logger: logger)
+        do {
+            // The manifest goes first: from then on, no writer can commit and no reader
+            // can open the namespace, even if the rest of the deletion is interrupted
+            // (a later create removes leftovers).
+            try await retry.run("delete manifest") { try await self.storage.delete(keys.manifest) }
+            try await retry.run("delete catalog entry") { try await self.storage.delete(NamespaceKeys.catalog(name)) }
+            let objects = try await retry.run("list namespace objects") { try await self.storage.listAll(prefix: keys.prefix) }
+            for batch in stride(from: 0, to: objects.count, by: 256) {
+                let operations = objects[batch..<min(batch + 256, objects.count)].map { BatchOperation.delete(key: $0.key) }
+                try await retry.run("delete namespace objects") { try await self.storage.write(batch: operations) }
+            }
+        } catch {
+            throw NamespaceEngine.serviceError(error, doing: "delete namespace \(id)")
+        }
+    }
+
+    // MARK: lifecycle
+
+    /// Refuses new requests, then waits for every queued write to commit.
+    public func shutdown() async {
+        shuttingDown = true
+        for task in namespaces.values {
+            if let engine = try? await task.value { await engine.close(reason: EngineError(.shuttingDown, "the server is shutting down")) }
+        }
+    }
+
+    /// Figures for metrics: commits and conflicts per open namespace.
+    public func statistics() async -> [String: (commits: Int, conflicts: Int, sequence: UInt64)] {
+        var result: [String: (commits: Int, conflicts: Int, sequence: UInt64)] = [:]
+        for (name, task) in namespaces {
+            if let engine = try? await task.value {
+                result[name.id] = (await engine.commits, await engine.conflicts, await engine.state.sequence)
+            }
+        }
+        return result
+    }
+}
+
+/// What `GET …/metadata` returns.
+public struct NamespaceMetadata: Sendable {
+    public var schema: NamespaceSchema
+    public var approxRowCount: Int
+    public var approxLogicalBytes: Int
+    public var createdAtMilliseconds: Int64
+    public var updatedAtMilliseconds: Int64
+    public var distanceMetric: DistanceMetric?
+
+    init(state: NamespaceState) {
+        schema = state.schema
+        approxRowCount = state.documents.count
+        approxLogicalBytes = state.logicalBytes
+        createdAtMilliseconds = state.createdAtMilliseconds
+        updatedAtMilliseconds = state.updatedAtMilliseconds
+        distanceMetric = state.distanceMetric
+    }
+
+    public var json: JSONValue {
+        .object([
+            "schema": schema.json,
+            "approx_row_count": .int(Int64(approxRowCount)),
+            "approx_logical_bytes": .int(Int64(approxLogicalBytes)),
+            "created_at": .string(DateTimeFormat.format(milliseconds: createdAtMilliseconds)),
+            "updated_at": .string(DateTimeFormat.format(milliseconds: updatedAtMilliseconds)),
+            "encryption": .object(["mode": .string("default")]),
+            // Every committed document is searchable (exhaustively) as soon as it is acknowledged.
+            "index": .object(["status": .string("up-to-date")]),
+        ])
+    }
+}

@@ -1,0 +1,22 @@
+/// Tuning of the namespace engine. Every default is documented with its reason.
+public struct EngineConfiguration: Sendable {
+    /// How many times a group commit retries after losing the WAL race to another
+    /// writer before failing with `conflict`. Each retry re-reads the log, so a
+    /// loser converges quickly; 32 covers heavy contention between a few writers.
+    public var maxCommitConflicts = 32
+    /// Attempts at one storage call that failed transiently (503, timeout, reset).
+    public var storageAttempts = 6
+    /// First backoff between storage attempts; doubles each time, with full jitter.
+    public var storageBackoff: Duration = .milliseconds(20)
+    /// Requests merged into one WAL entry at most. Bounds entry size and latency.
+    public var maxRequestsPerCommit = 512
+    /// Fold the WAL into a snapshot once this many entries accumulated…
+    public var compactionMinEntries = 512
+    /// …and they hold at least this many bytes, and at least half the last snapshot's
+    /// size (so snapshot rewrites stay amortised linear in the data written).
+    public var compactionMinBytes = 16 << 20
+    /// Largest accepted write body, in bytes (the reference's limit is 512 MB).
+    public var maxWriteBytes = 512 << 20
+
+    public init() {}
+}

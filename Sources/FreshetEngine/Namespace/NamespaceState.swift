@@ -1,0 +1,121 @@
+/// The materialised state of a namespace at one WAL sequence number.
+///
+/// A value type: a query takes a copy (sharing storage) and runs without holding the
+/// namespace's actor; the writer's next mutation copies on write.
+public struct NamespaceState: Sendable {
+    public var schema = NamespaceSchema()
+    public var distanceMetric: DistanceMetric?
+    public var documents: [DocumentID: Document] = [:]
+    /// The last WAL sequence applied (0: none).
+    public var sequence: UInt64 = 0
+    public var createdAtMilliseconds: Int64
+    public var updatedAtMilliseconds: Int64
+    public var logicalBytes = 0
+
+    init(createdAtMilliseconds: Int64) {
+        self.createdAtMilliseconds = createdAtMilliseconds
+        self.updatedAtMilliseconds = createdAtMilliseconds
+    }
+
+    mutating func apply(_ entry: WALEntry) {
+        if let schema = entry.schema { self.schema = schema }
+        if let metric = entry.distanceMetric { distanceMetric = metric }
+        for operation in entry.operations {
+            switch operation {
+            case .put(let document):
+                if let old = documents.updateValue(document, forKey: document.id) { logicalBytes -= old.logicalBytes }
+                logicalBytes += document.logicalBytes
+            case .delete(let id):
+                if let old = documents.removeValue(forKey: id) { logicalBytes -= old.logicalBytes }
+            }
+        }
+        sequence = entry.sequence
+        updatedAtMilliseconds = max(updatedAtMilliseconds, entry.timestampMilliseconds)
+    }
+
+    /// The snapshot object: everything needed to resume without the WAL before `sequence`.
+    func encodeSnapshot(incarnation: UInt64) -> [UInt8] {
+        var writer = BinaryWriter(capacity: 64 + documents.count * 64)
+        writer.u64(sequence)
+        writer.u64(incarnation)
+        writer.i64(createdAtMilliseconds)
+        writer.i64(updatedAtMilliseconds)
+        writer.blob(JSONWriter.serialize(SchemaCodec.json(schema)))
+        writer.string(distanceMetric?.rawValue ?? "")
+        writer.u64(UInt64(documents.count))
+        for document in documents.values { writer.document(document) }
+        return ObjectEnvelope.seal(writer.bytes, kind: .snapshot)
+    }
+
+    static func decodeSnapshot(_ bytes: [UInt8], key: String) throws -> (NamespaceState, incarnation: UInt64) {
+        var reader = BinaryReader(try ObjectEnvelope.open(bytes, kind: .snapshot, key: key), what: "snapshot \(key)")
+        let sequence = try reader.u64()
+        let incarnation = try reader.u64()
+        var state = NamespaceState(createdAtMilliseconds: try reader.i64())
+        state.updatedAtMilliseconds = try reader.i64()
+        state.schema = try SchemaCodec.decode(try reader.blob(), key: key)
+        let metric = try reader.string()
+        state.distanceMetric = metric.isEmpty ? nil : DistanceMetric(rawValue: metric)
+        let count = Int(try reader.u64())
+        state.documents.reserveCapacity(count)
+        for _ in 0..<count {
+            let document = try reader.document()
+            state.documents[document.id] = document
+            state.logicalBytes += document.logicalBytes
+        }
+        guard reader.isAtEnd else { throw EngineError(.corruptData, "snapshot \(key) has trailing bytes") }
+        state.sequence = sequence
+        return (state, incarnation)
+    }
+}
+
+/// The namespace's root object, swapped by compare-and-swap.
+struct Manifest: Sendable, Equatable {
+    static let formatVersion = 1
+
+    var namespace: String
+    /// Bumped by every engine that opens the namespace for writing; only the holder of
+    /// the current epoch compacts (writes snapshots and deletes folded WAL objects).
+    var epoch: UInt64
+    /// Identifies this life of the namespace (a delete and re-create starts a new one).
+    var incarnation: UInt64
+    var createdAtMilliseconds: Int64
+    /// WAL entries up to and including this sequence are folded into the snapshot.
+    var snapshotSequence: UInt64
+    var snapshotKey: String?
+
+    func encode() -> [UInt8] {
+        var object: [String: JSONValue] = [
+            "format": .int(Int64(Self.formatVersion)),
+            "namespace": .string(namespace),
+            "epoch": .uint(epoch),
+            "incarnation": .uint(incarnation),
+            "created_at_ms": .int(createdAtMilliseconds),
+            "snapshot_sequence": .uint(snapshotSequence),
+        ]
+        if let snapshotKey { object["snapshot_key"] = .string(snapshotKey) }
+        return ObjectEnvelope.seal(JSONWriter.serialize(.object(object)), kind: .manifest)
+    }
+
+    static func decode(_ bytes: [UInt8], key: String) throws -> Manifest {
+        let payload = try ObjectEnvelope.open(bytes, kind: .manifest, key: key)
+        let json: JSONValue
+        do { json = try JSONParser.parse(payload) } catch { throw EngineError(.corruptData, "manifest \(key) is not valid JSON: \(error)") }
+        func unsigned(_ name: String) throws -> UInt64 {
+            switch json[name] {
+            case .int(let value)? where value >= 0: return UInt64(value)
+            case .uint(let value)?: return value
+            default: throw EngineError(.corruptData, "manifest \(key) lacks \(name)")
+            }
+        }
+        guard json["format"]?.intValue == formatVersion else {
+            throw EngineError(.corruptData, "manifest \(key) has format \(JSONWriter.string(json["format"] ?? .null)); this build reads \(formatVersion)")
+        }
+        guard let namespace = json["namespace"]?.stringValue, case .int(let created)? = json["created_at_ms"] else {
+            throw EngineError(.corruptData, "manifest \(key) lacks namespace or created_at_ms")
+        }
+        return Manifest(namespace: namespace, epoch: try unsigned("epoch"), incarnation: try unsigned("incarnation"),
+                        createdAtMilliseconds: created, snapshotSequence: try unsigned("snapshot_sequence"),
+                        snapshotKey: json["snapshot_key"]?.stringValue)
+    }
+}

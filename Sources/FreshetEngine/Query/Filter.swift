@@ -1,0 +1,160 @@
+import Foundation
+
+/// A compiled filter: literals converted to the attribute's type, globs and regexes
+/// compiled, shapes checked. Built once per request, evaluated per document.
+public indirect enum Filter: Sendable {
+    case and([Filter])
+    case or([Filter])
+    case not(Filter)
+    case condition(Condition)
+
+    public enum Operator: String, Sendable, CaseIterable {
+        case eq = "Eq", notEq = "NotEq", `in` = "In", notIn = "NotIn"
+        case lt = "Lt", lte = "Lte", gt = "Gt", gte = "Gte"
+        case contains = "Contains", notContains = "NotContains"
+        case containsAny = "ContainsAny", notContainsAny = "NotContainsAny"
+        case anyLt = "AnyLt", anyLte = "AnyLte", anyGt = "AnyGt", anyGte = "AnyGte"
+        case glob = "Glob", notGlob = "NotGlob", iGlob = "IGlob", notIGlob = "NotIGlob"
+        case regex = "Regex"
+    }
+
+    public enum Operand: Sendable {
+        /// One literal; nil is JSON null.
+        case value(AttributeValue?)
+        /// A list literal (`In`, `ContainsAny`); nil elements are nulls.
+        case values([AttributeValue?])
+        /// `{"$ref_new": "attr"}`: the incoming document's value of `attr`.
+        case referenceNew(String)
+        case glob(GlobPattern)
+        case regex(RegexBox)
+    }
+
+    public struct Condition: Sendable {
+        public var attribute: String
+        public var op: Operator
+        public var operand: Operand
+    }
+
+    public static let maxDepth = 64
+    public static let maxConditions = 4096
+
+    /// Compiles a filter against `schema`. `field` names the request field in errors.
+    public static func compile(_ json: JSONValue, schema: NamespaceSchema, field: String, allowReferenceNew: Bool = false) throws -> Filter {
+        var count = 0
+        return try compile(json, schema: schema, field: field, depth: 0, count: &count, allowReferenceNew: allowReferenceNew)
+    }
+
+    private static func compile(_ json: JSONValue, schema: NamespaceSchema, field: String, depth: Int, count: inout Int, allowReferenceNew: Bool) throws -> Filter {
+        if depth > maxDepth { throw EngineError.invalid("\(field): filters nest deeper than \(maxDepth) levels") }
+        count += 1
+        if count > maxConditions { throw EngineError.invalid("\(field): more than \(maxConditions) filter conditions") }
+        guard case .array(let parts) = json, let head = parts.first?.stringValue else {
+            throw EngineError.invalid("\(field): a filter is [attribute, operator, value], [\"And\", [filters]], [\"Or\", [filters]] or [\"Not\", filter]; got \(JSONWriter.string(json).prefix(80))")
+        }
+        if parts.count == 2, head == "And" || head == "Or" {
+            guard case .array(let children) = parts[1] else {
+                throw EngineError.invalid("\(field): \(head) takes a list of filters, e.g. [\"\(head)\", [[\"a\",\"Eq\",1], [\"b\",\"Eq\",2]]]")
+            }
+            let compiled = try children.enumerated().map {
+                try compile($1, schema: schema, field: "\(field)[1][\($0)]", depth: depth + 1, count: &count, allowReferenceNew: allowReferenceNew)
+            }
+            return head == "And" ? .and(compiled) : .or(compiled)
+        }
+        if parts.count == 2, head == "Not" {
+            return .not(try compile(parts[1], schema: schema, field: "\(field)[1]", depth: depth + 1, count: &count, allowReferenceNew: allowReferenceNew))
+        }
+        guard parts.count == 3, let opName = parts[1].stringValue else {
+            throw EngineError.invalid("\(field): a filter condition has three elements [attribute, operator, value]; got \(parts.count)")
+        }
+        guard let op = Operator(rawValue: opName) else {
+            throw EngineError.invalid("\(field): unknown filter operator \"\(opName)\"; supported operators: \(Operator.allCases.map(\.rawValue).joined(separator: ", ")), And, Or, Not")
+        }
+        let attribute = head
+        let attributeSchema = schema.attributes[attribute]
+        if let attributeSchema, !attributeSchema.isFilterable {
+            throw EngineError.invalid("\(field): attribute \(attribute) is not filterable; set \"filterable\": true in its schema")
+        }
+        if case .vector? = attributeSchema?.type {
+            throw EngineError.invalid("\(field): vector attributes cannot be filtered")
+        }
+        let operandField = "\(field)[2]"
+        if case .object(let object) = parts[2], let reference = object["$ref_new"] {
+            guard allowReferenceNew else {
+                throw EngineError.invalid("\(operandField): $ref_new is only allowed in upsert_condition, patch_condition and delete_condition")
+            }
+            guard case .string(let name) = reference, object.count == 1 else {
+                throw EngineError.invalid("\(operandField): $ref_new takes an attribute name, e.g. {\"$ref_new\": \"version\"}")
+            }
+            return .condition(Condition(attribute: attribute, op: op, operand: .referenceNew(name)))
+        }
+        let elementType = Self.elementType(of: attribute, schema: schema)
+        let operand: Operand
+        switch op {
+        case .in, .notIn, .containsAny, .notContainsAny:
+            guard case .array(let values) = parts[2] else {
+                throw EngineError.invalid("\(operandField): \(opName) takes an array of values")
+            }
+            operand = .values(try values.enumerated().map { try literal($1, type: elementType, field: "\(operandField)[\($0)]") })
+        case .eq, .notEq:
+            if case .array(let scalar)? = attributeSchema?.type, case .array = parts[2] {
+                operand = .value(try AttributeValue.convert(parts[2], to: .array(scalar), field: operandField))
+            } else {
+                operand = .value(try literal(parts[2], type: elementType, field: operandField))
+            }
+        case .glob, .notGlob, .iGlob, .notIGlob:
+            guard case .string(let pattern) = parts[2] else { throw EngineError.invalid("\(operandField): \(opName) takes a glob pattern string") }
+            operand = .glob(GlobPattern(pattern, caseInsensitive: op == .iGlob || op == .notIGlob))
+        case .regex:
+            guard case .string(let pattern) = parts[2] else { throw EngineError.invalid("\(operandField): Regex takes a pattern string") }
+            if attribute != "id", attributeSchema?.regex != true {
+                throw EngineError.invalid("\(field): Regex filters need the attribute declared with \"regex\": true in the schema")
+            }
+            do {
+                operand = .regex(RegexBox(try NSRegularExpression(pattern: pattern)))
+            } catch {
+                throw EngineError.invalid("\(operandField): invalid regular expression \"\(pattern)\"")
+            }
+        default:
+            operand = .value(try literal(parts[2], type: elementType, field: operandField))
+        }
+        return .condition(Condition(attribute: attribute, op: op, operand: operand))
+    }
+
+    /// The scalar type literals compare against: the element type for arrays.
+    private static func elementType(of attribute: String, schema: NamespaceSchema) -> ScalarType? {
+        if attribute == "id" {
+            switch schema.idType {
+            case .uint?: return .uint
+            case .uuid?: return .uuid
+            case .string?: return .string
+            case nil: return nil
+            }
+        }
+        switch schema.attributes[attribute]?.type {
+        case .scalar(let scalar)?, .array(let scalar)?: return scalar
+        default: return nil
+        }
+    }
+
+    private static func literal(_ json: JSONValue, type: ScalarType?, field: String) throws -> AttributeValue? {
+        if case .null = json { return nil }
+        if let type {
+            // A float literal compared with an int attribute stays a float.
+            if type == .int || type == .uint, case .double(let value) = json { return .float(value) }
+            if type == .uint, case .int(let value) = json, value < 0 { return .int(value) }
+            return try AttributeValue.convert(json, scalar: type, field: field)
+        }
+        guard let value = try AttributeValue.infer(json, field: field) else { return nil }
+        return value
+    }
+}
+
+/// A compiled regular expression that can cross concurrency domains (it is immutable).
+public final class RegexBox: @unchecked Sendable {
+    let expression: NSRegularExpression
+    init(_ expression: NSRegularExpression) { self.expression = expression }
+
+    func matches(_ string: String) -> Bool {
+        expression.firstMatch(in: string, range: NSRange(string.startIndex..., in: string)) != nil
+    }
+}

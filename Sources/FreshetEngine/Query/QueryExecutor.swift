@@ -1,0 +1,158 @@
+/// Runs a query against a state snapshot by exhaustive scan: exact filters, exact
+/// distances, a bounded heap for top-k. The SPFresh index replaces the scan for
+/// vector ranking; this stays as the exact oracle and the unindexed-tail search.
+enum QueryExecutor {
+    static func execute(_ request: QueryRequest, on state: NamespaceState) throws -> QueryResult {
+        let filter = try request.filters.map { try Filter.compile($0, schema: state.schema, field: "filters") }
+        let k = request.topK + request.offset
+        var rows: [QueryRow] = []
+        var aggregations: [String: JSONValue]? = nil
+
+        if !request.aggregates.isEmpty {
+            var count = 0
+            var sums = [Double](repeating: 0, count: request.aggregates.count)
+            for document in state.documents.values where filter?.matches(document) ?? true {
+                count += 1
+                for (index, (_, aggregate)) in request.aggregates.enumerated() {
+                    if case .sum(let attribute) = aggregate {
+                        switch document.value(of: attribute) {
+                        case .int(let value)?: sums[index] += Double(value)
+                        case .uint(let value)?: sums[index] += Double(value)
+                        case .float(let value)?: sums[index] += value
+                        default: break
+                        }
+                    }
+                }
+            }
+            var result: [String: JSONValue] = [:]
+            for (index, (label, aggregate)) in request.aggregates.enumerated() {
+                switch aggregate {
+                case .count: result[label] = .int(Int64(count))
+                case .sum: result[label] = .double(sums[index])
+                }
+            }
+            aggregations = result
+        }
+
+        switch request.rankBy {
+        case .vector(let json, _)?:
+            guard let (dimensions, element) = state.schema.vectorType else {
+                throw EngineError.invalid("rank_by: this namespace has no vectors to rank by; write documents with a \"vector\" first")
+            }
+            let query = try VectorCodec.parse(json, element: element, field: "rank_by[2]")
+            try VectorCodec.check(query, dimensions: dimensions, field: "rank_by[2]")
+            let metric = state.distanceMetric ?? .cosineDistance
+            var heap = TopK<Document>(k: k)
+            for document in state.documents.values {
+                guard let vector = document.vector else { continue }
+                if let filter, !filter.matches(document) { continue }
+                heap.insert(document, score: metric.distance(query, vector), tieBreak: document.id)
+            }
+            rows = heap.sorted().map { QueryRow(document: $0.item, distance: $0.score) }
+        case .attribute(let attribute, let ascending)?:
+            var matches: [Document] = []
+            for document in state.documents.values where filter?.matches(document) ?? true { matches.append(document) }
+            rows = topByAttribute(matches, attribute: attribute, ascending: ascending, k: k).map { QueryRow(document: $0, distance: nil) }
+        case nil:
+            if request.aggregates.isEmpty {
+                var matches: [Document] = []
+                for document in state.documents.values where filter?.matches(document) ?? true { matches.append(document) }
+                rows = topByAttribute(matches, attribute: "id", ascending: true, k: k).map { QueryRow(document: $0, distance: nil) }
+            }
+        }
+        if request.offset > 0 { rows = Array(rows.dropFirst(request.offset)) }
+        return QueryResult(
+            rows: rows, aggregations: aggregations, include: request.include, exclude: request.exclude,
+            base64Vectors: request.base64Vectors, exhaustiveSearchCount: state.documents.count,
+            namespaceSize: state.documents.count, logicalBytesQueried: state.logicalBytes
+        )
+    }
+
+    /// Orders by one attribute; documents missing it come last in both directions; ties by id.
+    static func topByAttribute(_ documents: [Document], attribute: String, ascending: Bool, k: Int) -> [Document] {
+        func before(_ a: Document, _ b: Document) -> Bool {
+            let x = a.value(of: attribute), y = b.value(of: attribute)
+            switch (x, y) {
+            case (nil, nil): return a.id < b.id
+            case (nil, _): return false
+            case (_, nil): return true
+            case (let x?, let y?):
+                let order = AttributeValue.compare(x, y) ?? 0
+                if order == 0 { return a.id < b.id }
+                return ascending ? order < 0 : order > 0
+            }
+        }
+        if documents.count <= k { return documents.sorted(by: before) }
+        // Partial selection: keep a sorted buffer of k; fine for the exhaustive path.
+        var best: [Document] = []
+        best.reserveCapacity(k + 1)
+        for document in documents {
+            if best.count == k, let last = best.last, !before(document, last) { continue }
+            var low = 0, high = best.count
+            while low < high {
+                let mid = (low + high) / 2
+                if before(best[mid], document) { low = mid + 1 } else { high = mid }
+            }
+            best.insert(document, at: low)
+            if best.count > k { best.removeLast() }
+        }
+        return best
+    }
+}
+
+/// A bounded max-heap keeping the k smallest scores; ties broken by id for
+/// deterministic results.
+struct TopK<Item> {
+    private(set) var entries: [(score: Float, tie: DocumentID, item: Item)] = []
+    let k: Int
+
+    init(k: Int) {
+        self.k = k
+        entries.reserveCapacity(k + 1)
+    }
+
+    private static func worse(_ a: (score: Float, tie: DocumentID, item: Item), _ b: (score: Float, tie: DocumentID, item: Item)) -> Bool {
+        a.score != b.score ? a.score > b.score : b.tie < a.tie
+    }
+
+    mutating func insert(_ item: Item, score: Float, tieBreak: DocumentID) {
+        let entry = (score, tieBreak, item)
+        if entries.count == k {
+            if !Self.worse(entries[0], entry) { return }
+            entries[0] = entry
+            siftDown(0)
+        } else {
+            entries.append(entry)
+            siftUp(entries.count - 1)
+        }
+    }
+
+    private mutating func siftUp(_ index: Int) {
+        var child = index
+        while child > 0 {
+            let parent = (child - 1) / 2
+            if Self.worse(entries[child], entries[parent]) {
+                entries.swapAt(child, parent)
+                child = parent
+            } else { return }
+        }
+    }
+
+    private mutating func siftDown(_ index: Int) {
+        var parent = index
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var worst = parent
+            if left < entries.count, Self.worse(entries[left], entries[worst]) { worst = left }
+            if right < entries.count, Self.worse(entries[right], entries[worst]) { worst = right }
+            if worst == parent { return }
+            entries.swapAt(parent, worst)
+            parent = worst
+        }
+    }
+
+    /// Best first.
+    func sorted() -> [(item: Item, score: Float)] {
+        entries.sorted { Self.worse($1, $0) }.map { ($0.item, $0.score) }
+    }
+}

@@ -1,0 +1,164 @@
+/// A parsed query.
+public struct QueryRequest: Sendable {
+    public enum Ranking: Sendable {
+        /// Nearest vectors; `exact` for kNN, false for ANN (exhaustive until the index lands).
+        case vector(JSONValue, exact: Bool)
+        case attribute(String, ascending: Bool)
+    }
+
+    public enum Selection: Sendable, Equatable {
+        case none
+        case all
+        case only([String])
+    }
+
+    public enum Consistency: String, Sendable {
+        case strong, eventual
+    }
+
+    public enum Aggregate: Sendable {
+        case count
+        case sum(String)
+    }
+
+    public var rankBy: Ranking?
+    public var topK = 10
+    public var offset = 0
+    public var filters: JSONValue?
+    public var include: Selection = .none
+    public var exclude: [String] = []
+    public var consistency: Consistency = .strong
+    public var base64Vectors = false
+    public var aggregates: [(label: String, aggregate: Aggregate)] = []
+
+    public static let maxTopK = 10_000
+
+    public init() {}
+
+    static let knownKeys: Set<String> = [
+        "rank_by", "top_k", "limit", "offset", "filters", "include_attributes", "exclude_attributes",
+        "consistency", "vector_encoding", "aggregate_by",
+    ]
+
+    public static func parse(_ json: JSONValue) throws -> QueryRequest {
+        guard case .object(let body) = json else { throw EngineError.malformed("the query body must be a JSON object, got \(json.typeName)") }
+        if let unknown = body.keys.sorted().first(where: { !knownKeys.contains($0) }) {
+            throw EngineError.invalid("unknown query field \"\(unknown)\"; supported fields: \(knownKeys.sorted().joined(separator: ", "))")
+        }
+        var request = QueryRequest()
+        if let rankBy = body["rank_by"], rankBy != .null { request.rankBy = try parseRanking(rankBy) }
+        if let topK = body["top_k"], topK != .null {
+            guard let value = topK.intValue else { throw EngineError.malformed("top_k must be an integer, got \(topK.typeName)") }
+            request.topK = value
+        }
+        if let limit = body["limit"], limit != .null {
+            if let value = limit.intValue {
+                request.topK = value
+            } else if case .object(let object) = limit, let total = object["total"]?.intValue {
+                request.topK = total
+                if object["per"] != nil { throw EngineError.invalid("limit.per (per-group limits) is not supported by this server yet; remove it") }
+            } else {
+                throw EngineError.malformed("limit must be an integer or {\"total\": n}")
+            }
+        }
+        guard (1...maxTopK).contains(request.topK) else {
+            throw EngineError.invalid("top_k must be between 1 and \(maxTopK), got \(request.topK)")
+        }
+        if let offset = body["offset"], offset != .null {
+            guard let value = offset.intValue, value >= 0 else { throw EngineError.malformed("offset must be a non-negative integer") }
+            request.offset = value
+        }
+        if let filters = body["filters"], filters != .null { request.filters = filters }
+        switch body["include_attributes"] {
+        case nil, .null?, .bool(false)?: request.include = .none
+        case .bool(true)?: request.include = .all
+        case .array(let names)?:
+            request.include = .only(try names.map {
+                guard let name = $0.stringValue else { throw EngineError.malformed("include_attributes must be a boolean or an array of names") }
+                return name
+            })
+        case let other?: throw EngineError.malformed("include_attributes must be a boolean or an array of names, got \(other.typeName)")
+        }
+        if let exclude = body["exclude_attributes"], exclude != .null {
+            guard case .array(let names) = exclude else { throw EngineError.malformed("exclude_attributes must be an array of names") }
+            request.exclude = try names.map {
+                guard let name = $0.stringValue else { throw EngineError.malformed("exclude_attributes must be an array of names") }
+                return name
+            }
+            if request.include == .none { request.include = .all }
+        }
+        if let consistency = body["consistency"], consistency != .null {
+            guard let level = consistency["level"]?.stringValue, let parsed = Consistency(rawValue: level) else {
+                throw EngineError.malformed("consistency must be {\"level\": \"strong\"} or {\"level\": \"eventual\"}")
+            }
+            request.consistency = parsed
+        }
+        if let encoding = body["vector_encoding"], encoding != .null {
+            switch encoding.stringValue {
+            case "float": request.base64Vectors = false
+            case "base64": request.base64Vectors = true
+            default: throw EngineError.malformed("vector_encoding must be \"float\" or \"base64\"")
+            }
+        }
+        if let aggregateBy = body["aggregate_by"], aggregateBy != .null {
+            guard case .object(let labels) = aggregateBy else { throw EngineError.malformed("aggregate_by must map labels to aggregates, e.g. {\"count\": [\"Count\"]}") }
+            for (label, spec) in labels.sorted(by: { $0.key < $1.key }) {
+                guard case .array(let parts) = spec, let function = parts.first?.stringValue else {
+                    throw EngineError.malformed("aggregate_by.\(label) must be [\"Count\"] or [\"Sum\", attribute]")
+                }
+                switch (function, parts.count) {
+                case ("Count", 1): request.aggregates.append((label, .count))
+                case ("Count", 2) where parts[1].stringValue == "id": request.aggregates.append((label, .count))
+                case ("Sum", 2):
+                    guard let attribute = parts[1].stringValue else { throw EngineError.malformed("aggregate_by.\(label): Sum takes an attribute name") }
+                    request.aggregates.append((label, .sum(attribute)))
+                default:
+                    throw EngineError.invalid("aggregate_by.\(label): unknown aggregate \(JSONWriter.string(spec)); use [\"Count\"] or [\"Sum\", attribute]")
+                }
+            }
+        }
+        if request.rankBy == nil, request.aggregates.isEmpty, body["top_k"] == nil, body["limit"] == nil {
+            throw EngineError.invalid("a query needs rank_by (e.g. [\"vector\", \"ANN\", [...]] or [\"id\", \"asc\"]), top_k or aggregate_by")
+        }
+        return request
+    }
+
+    static func parseRanking(_ json: JSONValue) throws -> Ranking {
+        guard case .array(let parts) = json, let first = parts.first?.stringValue, parts.count >= 2, let second = parts[1].stringValue else {
+            throw EngineError.invalid("rank_by must be [\"vector\", \"ANN\", vector], [\"vector\", \"kNN\", vector] or [attribute, \"asc\"|\"desc\"]; got \(JSONWriter.string(json).prefix(80))")
+        }
+        switch (parts.count, second) {
+        case (3, "ANN"), (3, "kNN"):
+            guard first == NamespaceSchema.vectorAttribute else {
+                throw EngineError.invalid("rank_by: \(second) ranks by the \"vector\" attribute, not \"\(first)\"")
+            }
+            return .vector(parts[2], exact: second == "kNN")
+        case (2, "asc"), (2, "desc"):
+            return .attribute(first, ascending: second == "asc")
+        case (3, let function):
+            throw EngineError.invalid("rank_by: unsupported ranking function \"\(function)\"; this server supports ANN, kNN, asc and desc")
+        default:
+            throw EngineError.invalid("rank_by: expected [attribute, \"asc\"|\"desc\"] or [\"vector\", \"ANN\", vector]; got \(JSONWriter.string(json).prefix(80))")
+        }
+    }
+}
+
+/// One result row.
+public struct QueryRow: Sendable {
+    public var document: Document
+    public var distance: Float?
+}
+
+/// A query's answer with the figures the API reports.
+public struct QueryResult: Sendable {
+    public var rows: [QueryRow]
+    public var aggregations: [String: JSONValue]?
+    public var include: QueryRequest.Selection
+    public var exclude: [String]
+    public var base64Vectors: Bool
+    /// Documents compared exhaustively (all of them until the index lands).
+    public var exhaustiveSearchCount: Int
+    public var namespaceSize: Int
+    public var logicalBytesQueried: Int
+    public var executionMilliseconds: Double = 0
+}

@@ -1,0 +1,107 @@
+/// Little-endian binary writing for WAL entries and snapshots.
+struct BinaryWriter {
+    var bytes: [UInt8] = []
+
+    init(capacity: Int = 1024) { bytes.reserveCapacity(capacity) }
+
+    mutating func u8(_ value: UInt8) { bytes.append(value) }
+    mutating func u16(_ value: UInt16) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func i64(_ value: Int64) { u64(UInt64(bitPattern: value)) }
+    mutating func f64(_ value: Double) { u64(value.bitPattern) }
+
+    mutating func floats(_ values: [Float]) {
+        u32(UInt32(values.count))
+        values.withUnsafeBytes { raw in
+            // Little-endian hosts (x86-64, arm64) store floats in wire order already.
+            bytes.append(contentsOf: raw)
+        }
+    }
+
+    mutating func string(_ value: String) {
+        u32(UInt32(value.utf8.count))
+        bytes.append(contentsOf: value.utf8)
+    }
+
+    mutating func blob(_ value: [UInt8]) {
+        u32(UInt32(value.count))
+        bytes.append(contentsOf: value)
+    }
+}
+
+/// Reads what `BinaryWriter` wrote; every read is bounds-checked and a short buffer is
+/// reported as corrupt data, never trapped on.
+struct BinaryReader {
+    let bytes: [UInt8]
+    private(set) var position: Int
+    let what: String
+
+    init(_ bytes: [UInt8], from position: Int = 0, what: String) {
+        self.bytes = bytes
+        self.position = position
+        self.what = what
+    }
+
+    var isAtEnd: Bool { position == bytes.count }
+
+    private mutating func take(_ count: Int) throws -> Range<Int> {
+        guard count >= 0, position + count <= bytes.count else {
+            throw EngineError(.corruptData, "\(what) is truncated at byte \(position) (needed \(count) more bytes)")
+        }
+        defer { position += count }
+        return position..<(position + count)
+    }
+
+    private mutating func load<T: FixedWidthInteger>(_: T.Type) throws -> T {
+        let range = try take(MemoryLayout<T>.size)
+        return bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: range.lowerBound, as: T.self)) }
+    }
+
+    mutating func u8() throws -> UInt8 { try load(UInt8.self) }
+    mutating func u16() throws -> UInt16 { try load(UInt16.self) }
+    mutating func u32() throws -> UInt32 { try load(UInt32.self) }
+    mutating func u64() throws -> UInt64 { try load(UInt64.self) }
+    mutating func i64() throws -> Int64 { Int64(bitPattern: try u64()) }
+    mutating func f64() throws -> Double { Double(bitPattern: try u64()) }
+
+    mutating func floats() throws -> [Float] {
+        let count = Int(try u32())
+        let range = try take(count * 4)
+        return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            bytes.withUnsafeBytes { raw in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[range]))
+            }
+            initialized = count
+        }
+    }
+
+    mutating func string() throws -> String {
+        let range = try take(Int(try u32()))
+        guard let string = String(validating: bytes[range], as: UTF8.self) else {
+            throw EngineError(.corruptData, "\(what) holds invalid UTF-8 at byte \(range.lowerBound)")
+        }
+        return string
+    }
+
+    mutating func blob() throws -> [UInt8] {
+        Array(bytes[try take(Int(try u32()))])
+    }
+}
+
+/// CRC-32 (IEEE), to detect damaged objects before decoding them.
+enum CRC32 {
+    private static let table: [UInt32] = (0..<256).map { index in
+        var crc = UInt32(index)
+        for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        return crc
+    }
+
+    static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        bytes.withUnsafeBufferPointer { buffer in
+            for byte in buffer { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+        }
+        return crc ^ 0xFFFF_FFFF
+    }
+}
