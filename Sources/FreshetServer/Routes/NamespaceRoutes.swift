@@ -1,0 +1,143 @@
+import FreshetEngine
+import Hummingbird
+
+/// The turbopuffer v2 endpoints, mounted at `/` and again under an optional leading
+/// region segment (`/gcp-us-central1/v2/...`) that some client setups add.
+struct NamespaceRoutes: Sendable {
+    let engine: Engine
+    let configuration: ServerConfiguration
+    let lifecycle: ServerLifecycle
+
+    func register(on router: RouterGroup<FreshetRequestContext>) {
+        router.post("v2/namespaces/:namespace", use: write)
+        router.delete("v2/namespaces/:namespace", use: deleteNamespace)
+        router.post("v2/namespaces/:namespace/query", use: query)
+        router.get("v1/namespaces", use: listNamespaces)
+        router.get("v2/namespaces", use: listNamespaces)
+        router.get("v1/namespaces/:namespace/metadata", use: metadata)
+        router.get("v2/namespaces/:namespace/metadata", use: metadata)
+        router.get("v1/namespaces/:namespace/schema", use: schema)
+        router.post("v1/namespaces/:namespace/schema", use: updateSchema)
+        router.put("v1/namespaces/:namespace/schema", use: updateSchema)
+    }
+
+    func namespace(_ context: FreshetRequestContext) throws -> String {
+        try context.parameters.require("namespace")
+    }
+
+    @Sendable func write(_ request: Request, context: FreshetRequestContext) async throws -> Response {
+        let started = ContinuousClock.now
+        let name = try namespace(context)
+        let json = try await HTTP.body(request, limit: configuration.maxDecompressedBytes)
+        let write = try WriteRequest.parse(json)
+        let engine = self.engine
+        let result = try await HTTP.withTimeout(configuration.writeTimeoutSeconds, "the write") {
+            try await engine.write(namespace: name, write)
+        }
+        return HTTP.json(result.json(serverMilliseconds: HTTP.milliseconds(since: started)))
+    }
+
+    @Sendable func query(_ request: Request, context: FreshetRequestContext) async throws -> Response {
+        let started = ContinuousClock.now
+        let name = try namespace(context)
+        let json = try await HTTP.body(request, limit: configuration.maxDecompressedBytes)
+        let engine = self.engine
+        if case .array(let queries)? = json["queries"] {
+            guard (1...16).contains(queries.count) else {
+                throw APIError(.badRequest, "a multi-query holds 1 to 16 queries, got \(queries.count)")
+            }
+            var shared = json.objectValue ?? [:]
+            shared["queries"] = nil
+            if let extra = shared.keys.sorted().first(where: { $0 != "consistency" && $0 != "vector_encoding" }) {
+                throw APIError(.badRequest, "unknown multi-query field \"\(extra)\"; put per-query fields inside queries[]")
+            }
+            let requests = try queries.enumerated().map { index, query -> QueryRequest in
+                guard case .object(var object) = query else { throw APIError(.unprocessableContent, "queries[\(index)] must be an object") }
+                for (key, value) in shared where object[key] == nil { object[key] = value }
+                return try QueryRequest.parse(.object(object))
+            }
+            let results = try await HTTP.withTimeout(configuration.queryTimeoutSeconds, "the multi-query") {
+                try await engine.multiQuery(namespace: name, requests)
+            }
+            let total = HTTP.milliseconds(since: started)
+            var body: [String: JSONValue] = ["results": .array(results.map(Self.resultBody))]
+            body["billing"] = Self.billing(results)
+            body["performance"] = Self.performance(results, total: total)
+            return HTTP.json(.object(body))
+        }
+        let query = try QueryRequest.parse(json)
+        let result = try await HTTP.withTimeout(configuration.queryTimeoutSeconds, "the query") {
+            try await engine.query(namespace: name, query)
+        }
+        var body = Self.resultBody(result).objectValue!
+        body["billing"] = Self.billing([result])
+        body["performance"] = Self.performance([result], total: HTTP.milliseconds(since: started))
+        return HTTP.json(.object(body))
+    }
+
+    static func resultBody(_ result: QueryResult) -> JSONValue {
+        var object: [String: JSONValue] = ["rows": result.rowsJSON()]
+        if let aggregations = result.aggregations {
+            object["aggregations"] = .object(aggregations)
+            if result.rows.isEmpty { object["rows"] = nil }
+        }
+        return .object(object)
+    }
+
+    static func billing(_ results: [QueryResult]) -> JSONValue {
+        .object([
+            "billable_logical_bytes_queried": .int(Int64(results.reduce(0) { $0 + $1.logicalBytesQueried })),
+            "billable_logical_bytes_returned": .int(Int64(results.reduce(0) { $0 + $1.logicalBytesReturned })),
+        ])
+    }
+
+    static func performance(_ results: [QueryResult], total: Double) -> JSONValue {
+        .object([
+            // The whole namespace is in memory on this node: every read is a cache hit.
+            "cache_hit_ratio": .double(1),
+            "cache_temperature": .string("hot"),
+            "server_total_ms": .int(Int64(total.rounded())),
+            "query_execution_ms": .int(Int64(results.reduce(0) { $0 + $1.executionMilliseconds }.rounded())),
+            "exhaustive_search_count": .int(Int64(results.reduce(0) { $0 + $1.exhaustiveSearchCount })),
+            "approx_namespace_size": .int(Int64(results.first?.namespaceSize ?? 0)),
+        ])
+    }
+
+    @Sendable func deleteNamespace(_ request: Request, context: FreshetRequestContext) async throws -> Response {
+        let name = try namespace(context)
+        let engine = self.engine
+        try await HTTP.withTimeout(configuration.adminTimeoutSeconds, "the namespace deletion") {
+            try await engine.deleteNamespace(name)
+        }
+        return HTTP.json(.object(["status": .string("OK")]))
+    }
+
+    @Sendable func listNamespaces(_ request: Request, context: FreshetRequestContext) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        let prefix = parameters.get("prefix") ?? ""
+        let cursor = parameters.get("cursor").flatMap { $0.isEmpty ? nil : $0 }
+        var pageSize = 100
+        if let text = parameters.get("page_size") {
+            guard let value = Int(text) else { throw APIError(.badRequest, "page_size must be an integer between 1 and 1000, got \(text)") }
+            pageSize = value
+        }
+        let page = try await engine.listNamespaces(prefix: prefix, cursor: cursor, pageSize: pageSize)
+        var body: [String: JSONValue] = ["namespaces": .array(page.names.map { .object(["id": .string($0)]) })]
+        if let next = page.nextCursor { body["next_cursor"] = .string(next) }
+        return HTTP.json(.object(body))
+    }
+
+    @Sendable func metadata(_ request: Request, context: FreshetRequestContext) async throws -> Response {
+        HTTP.json(try await engine.metadata(namespace: try namespace(context)).json)
+    }
+
+    @Sendable func schema(_ request: Request, context: FreshetRequestContext) async throws -> Response {
+        HTTP.json(try await engine.schema(namespace: try namespace(context)).json)
+    }
+
+    @Sendable func updateSchema(_ request: Request, context: FreshetRequestContext) async throws -> Response {
+        let name = try namespace(context)
+        let json = try await HTTP.body(request, limit: configuration.maxDecompressedBytes)
+        return HTTP.json(try await engine.updateSchema(namespace: name, json).json)
+    }
+}

@@ -1,0 +1,52 @@
+/// Everything `freshet serve` can be told. Every default is documented with its reason.
+public struct ServerConfiguration: Sendable, Equatable {
+    /// Address to bind. Loopback by default: an open (keyless) server must not be
+    /// reachable from other machines.
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// `rocksdb://PATH` (default `./data`) or `memory://`.
+    public var storage = "rocksdb://./data"
+    /// Accepted `Authorization: Bearer` keys. Empty means open mode, which is allowed
+    /// only on a loopback address.
+    public var apiKeys: [String] = []
+    /// Largest request body before decompression, in bytes (the reference's 512 MB).
+    public var maxBodyBytes = 512 << 20
+    /// Largest request body after gzip decompression, in bytes.
+    public var maxDecompressedBytes = 1 << 30
+    /// Per-operation deadlines, in seconds. Writes wait for durable commit, so they
+    /// get longer than queries.
+    public var writeTimeoutSeconds = 60.0
+    public var queryTimeoutSeconds = 30.0
+    public var adminTimeoutSeconds = 60.0
+    /// Seconds between SIGTERM and closing the listener, during which `/readyz` answers
+    /// 503 so load balancers stop routing here while in-flight requests finish.
+    public var drainSeconds = 1.0
+    /// Origins allowed by CORS; empty disables CORS headers.
+    public var corsOrigins: [String] = []
+    /// Responses larger than this are gzip-compressed when the client accepts gzip.
+    public var compressResponsesAbove = 1024
+
+    public init() {}
+
+    public var isLoopback: Bool {
+        host == "127.0.0.1" || host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// Rejects configurations that would be unsafe or cannot work.
+    public func validate() throws {
+        if apiKeys.isEmpty, !isLoopback {
+            throw ConfigurationError("refusing to serve on \(host) without API keys: set --api-key (or FRESHET_API_KEYS), or bind to 127.0.0.1")
+        }
+        if !(1...65535).contains(port) { throw ConfigurationError("port \(port) is outside 1...65535") }
+        if maxBodyBytes < 1024 { throw ConfigurationError("max body size \(maxBodyBytes) is below 1 KiB") }
+        for (name, value) in [("write", writeTimeoutSeconds), ("query", queryTimeoutSeconds), ("admin", adminTimeoutSeconds)] where value <= 0 {
+            throw ConfigurationError("the \(name) timeout must be positive, got \(value)")
+        }
+    }
+}
+
+/// A configuration mistake, reported before the server starts.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import FreshetEngine
+import FreshetServer
+import Logging
+
+@main
+struct Freshet: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "freshet",
+        abstract: "A vector and full-text search database that speaks turbopuffer's v2 API.",
+        subcommands: [Serve.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the HTTP server.",
+        discussion: """
+        Settings come from, in increasing priority: a JSON config file (--config or \
+        FRESHET_CONFIG), environment variables (FRESHET_HOST, FRESHET_PORT, FRESHET_STORAGE, \
+        FRESHET_API_KEYS as a comma-separated list, FRESHET_LOG_LEVEL), then flags.
+        """
+    )
+
+    @Option(help: "JSON config file; unknown keys are errors.") var config: String?
+    @Option(help: "Address to bind (default 127.0.0.1).") var host: String?
+    @Option(help: "Port (default 8080).") var port: Int?
+    @Option(help: "Storage URL: rocksdb://PATH (default rocksdb://./data) or memory://.") var storage: String?
+    @Option(name: .customLong("api-key"), help: "An accepted API key; repeat for several.") var apiKeys: [String] = []
+    @Option(help: "Largest request body in bytes.") var maxBodyBytes: Int?
+    @Option(help: "Write deadline in seconds.") var writeTimeout: Double?
+    @Option(help: "Query deadline in seconds.") var queryTimeout: Double?
+    @Option(help: "Seconds /readyz reports 503 before the listener closes on shutdown.") var drainSeconds: Double?
+    @Option(name: .customLong("cors-origin"), help: "An origin allowed by CORS ('*' for any); repeat for several.") var corsOrigins: [String] = []
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        var settings = ServerConfiguration()
+        if let path = config ?? environment["FRESHET_CONFIG"] {
+            try ConfigFile.apply(path: path, to: &settings)
+        }
+        if let value = environment["FRESHET_HOST"] { settings.host = value }
+        if let value = environment["FRESHET_PORT"] {
+            guard let port = Int(value) else { throw ValidationError("FRESHET_PORT=\(value) is not a port number") }
+            settings.port = port
+        }
+        if let value = environment["FRESHET_STORAGE"] { settings.storage = value }
+        if let value = environment["FRESHET_API_KEYS"] {
+            settings.apiKeys = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        if let host { settings.host = host }
+        if let port { settings.port = port }
+        if let storage { settings.storage = storage }
+        if !apiKeys.isEmpty { settings.apiKeys = apiKeys }
+        if let maxBodyBytes { settings.maxBodyBytes = maxBodyBytes }
+        if let writeTimeout { settings.writeTimeoutSeconds = writeTimeout }
+        if let queryTimeout { settings.queryTimeoutSeconds = queryTimeout }
+        if let drainSeconds { settings.drainSeconds = drainSeconds }
+        if !corsOrigins.isEmpty { settings.corsOrigins = corsOrigins }
+
+        let levelName = logLevel ?? environment["FRESHET_LOG_LEVEL"] ?? "info"
+        guard let level = Logger.Level(rawValue: levelName) else {
+            throw ValidationError("log level \(levelName) is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "freshet")
+        do {
+            try await FreshetServer.run(configuration: settings, logger: logger)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+/// The JSON config file: the same settings as the flags, in snake_case.
+enum ConfigFile {
+    static let keys = [
+        "host", "port", "storage", "api_keys", "max_body_bytes", "write_timeout_seconds", "query_timeout_seconds",
+        "admin_timeout_seconds", "drain_seconds", "cors_origins",
+    ]
+
+    static func apply(path: String, to settings: inout ServerConfiguration) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("cannot read config file \(path)")
+        }
+        let json: JSONValue
+        do { json = try JSONParser.parse([UInt8](data)) } catch { throw ValidationError("config file \(path): \(error)") }
+        guard case .object(let object) = json else { throw ValidationError("config file \(path) must hold a JSON object") }
+        for (key, value) in object {
+            func string() throws -> String {
+                guard let text = value.stringValue else { throw ValidationError("config \(key) must be a string") }
+                return text
+            }
+            func number() throws -> Double {
+                guard let number = value.numberValue else { throw ValidationError("config \(key) must be a number") }
+                return number
+            }
+            func strings() throws -> [String] {
+                guard case .array(let items) = value, let texts = Optional(items.compactMap(\.stringValue)), texts.count == items.count else {
+                    throw ValidationError("config \(key) must be an array of strings")
+                }
+                return texts
+            }
+            switch key {
+            case "host": settings.host = try string()
+            case "port": settings.port = Int(try number())
+            case "storage": settings.storage = try string()
+            case "api_keys": settings.apiKeys = try strings()
+            case "max_body_bytes": settings.maxBodyBytes = Int(try number())
+            case "write_timeout_seconds": settings.writeTimeoutSeconds = try number()
+            case "query_timeout_seconds": settings.queryTimeoutSeconds = try number()
+            case "admin_timeout_seconds": settings.adminTimeoutSeconds = try number()
+            case "drain_seconds": settings.drainSeconds = try number()
+            case "cors_origins": settings.corsOrigins = try strings()
+            default:
+                throw ValidationError("config file \(path): unknown key \"\(key)\"; known keys: \(keys.joined(separator: ", "))")
+            }
+        }
+    }
+}
