@@ -39,6 +39,8 @@ public struct APIError: Error, Sendable {
             var api = APIError(.serviceUnavailable, "storage unavailable: \(error.message)")
             api.headers[.retryAfter] = "1"
             return api
+        case is NIOTooManyBytesError:
+            return APIError(.contentTooLarge, "request body exceeds the server's limit; split the write into smaller batches")
         case let error as HTTPError:
             switch error.status {
             case .contentTooLarge: return APIError(.contentTooLarge, "request body exceeds the server's limit; split the write into smaller batches")

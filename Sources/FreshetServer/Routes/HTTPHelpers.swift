@@ -9,8 +9,11 @@ enum HTTP {
     }
 
     /// Reads and parses a JSON body (already inflated by the compression middleware).
-    static func body(_ request: Request, limit: Int) async throws -> JSONValue {
+    static func body(_ request: Request, _ configuration: ServerConfiguration) async throws -> JSONValue {
         var request = request
+        // A compressed body was already inflated (within its own limit) by the middleware.
+        let inflated = request.headers[.contentEncoding].map { $0.lowercased() != "identity" } ?? false
+        let limit = inflated ? configuration.maxDecompressedBytes : configuration.maxBodyBytes
         let buffer = try await request.collectBody(upTo: limit)
         if buffer.readableBytes == 0 { throw APIError(.unprocessableContent, "the request needs a JSON body") }
         let bytes = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []

@@ -28,7 +28,7 @@ struct NamespaceRoutes: Sendable {
     @Sendable func write(_ request: Request, context: FreshetRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         let name = try namespace(context)
-        let json = try await HTTP.body(request, limit: configuration.maxDecompressedBytes)
+        let json = try await HTTP.body(request, configuration)
         let write = try WriteRequest.parse(json)
         let engine = self.engine
         let result = try await HTTP.withTimeout(configuration.writeTimeoutSeconds, "the write") {
@@ -40,7 +40,7 @@ struct NamespaceRoutes: Sendable {
     @Sendable func query(_ request: Request, context: FreshetRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         let name = try namespace(context)
-        let json = try await HTTP.body(request, limit: configuration.maxDecompressedBytes)
+        let json = try await HTTP.body(request, configuration)
         let engine = self.engine
         if case .array(let queries)? = json["queries"] {
             guard (1...16).contains(queries.count) else {
@@ -137,7 +137,7 @@ struct NamespaceRoutes: Sendable {
 
     @Sendable func updateSchema(_ request: Request, context: FreshetRequestContext) async throws -> Response {
         let name = try namespace(context)
-        let json = try await HTTP.body(request, limit: configuration.maxDecompressedBytes)
+        let json = try await HTTP.body(request, configuration)
         return HTTP.json(try await engine.updateSchema(namespace: name, json).json)
     }
 }

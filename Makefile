@@ -1,0 +1,56 @@
+# Freshet — the two commands of the quick start are `make run` and `make test`.
+# Both install what they need (apt packages, Python test tools) idempotently and quietly.
+
+SWIFT ?= swift
+PORT ?= 8080
+HOST ?= 127.0.0.1
+DATA ?= ./data
+VENV := .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := librocksdb-dev
+TEST_APT_PACKAGES := wrk
+PY_TEST_PACKAGES := turbopuffer==3.1.0 pytest==9.0.3 requests
+
+.PHONY: run build test deps test-deps swift-test integration-test bench-write bench-http clean
+
+run: deps build
+	.build/release/freshet serve --host $(HOST) --port $(PORT) --storage rocksdb://$(DATA)
+
+build: deps
+	$(SWIFT) build -c release --product freshet
+
+# System libraries: installed only when missing, so repeated runs stay quiet and fast.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null || exit 1; \
+	fi
+
+test-deps: deps
+	@missing=""; for p in $(TEST_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null || exit 1; \
+	fi
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -c "import turbopuffer, pytest, requests" 2>/dev/null || $(VENV)/bin/pip install -q --disable-pip-version-check $(PY_TEST_PACKAGES)
+
+# The whole suite: Swift unit and component tests, then the live-server tests driven
+# by the official turbopuffer client. Every server a test starts, the test stops.
+test: test-deps swift-test integration-test
+
+swift-test:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+integration-test:
+	$(SWIFT) build --product freshet
+	FRESHET_BIN=$(CURDIR)/.build/debug/freshet $(PY) -m pytest -q tests/integration
+
+bench-write: deps
+	$(SWIFT) build -c release --product freshet-bench-write
+	.build/release/freshet-bench-write
+
+clean:
+	rm -rf .build $(VENV)
