@@ -52,5 +52,8 @@ bench-write: deps
 	$(SWIFT) build -c release --product freshet-bench-write
 	.build/release/freshet-bench-write
 
+bench-http: test-deps build
+	$(PY) Benchmarks/http_bench.py --bin .build/release/freshet
+
 clean:
 	rm -rf .build $(VENV)

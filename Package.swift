@@ -58,10 +58,12 @@ let package = Package(
             ],
             swiftSettings: settings
         ),
+        // client
+        .target(name: "FreshetClient", dependencies: ["FreshetEngine"], swiftSettings: settings),
         .executableTarget(
             name: "freshet",
             dependencies: [
-                "FreshetServer", "FreshetEngine", "FreshetStorage", "FreshetRocksDB",
+                "FreshetServer", "FreshetClient", "FreshetEngine", "FreshetStorage", "FreshetRocksDB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -76,6 +78,14 @@ let package = Package(
         .testTarget(name: "FreshetStorageTests", dependencies: ["FreshetStorage", "FreshetStorageConformance"], swiftSettings: settings),
         .testTarget(name: "FreshetRocksDBTests", dependencies: ["FreshetRocksDB", "FreshetStorageConformance"], swiftSettings: settings),
         .testTarget(name: "FreshetEngineTests", dependencies: ["FreshetEngine", "FreshetStorage"], swiftSettings: settings),
+        .testTarget(
+            name: "FreshetClientTests",
+            dependencies: [
+                "FreshetClient", "FreshetServer", "FreshetEngine", "FreshetStorage",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: settings
+        ),
         .testTarget(
             name: "FreshetServerTests",
             dependencies: [

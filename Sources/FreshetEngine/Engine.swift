@@ -109,7 +109,39 @@ public actor Engine {
     public func metadata(namespace id: String) async throws -> NamespaceMetadata {
         let engine = try await existing(id)
         let state = try await engine.readState(strong: true)
-        return NamespaceMetadata(state: state)
+        var metadata = NamespaceMetadata(state: state)
+        (metadata.readOnly, metadata.pinning) = await engine.settings
+        return metadata
+    }
+
+    /// `PATCH …/metadata`: `read_only` and `pinning` (true, false/null, or a config object).
+    public func updateMetadata(namespace id: String, _ body: JSONValue) async throws -> NamespaceMetadata {
+        guard case .object(let object) = body else { throw EngineError.malformed("the metadata patch must be a JSON object") }
+        if let unknown = object.keys.sorted().first(where: { $0 != "read_only" && $0 != "pinning" }) {
+            throw EngineError.invalid("unknown metadata field \"\(unknown)\"; updatable fields are read_only and pinning")
+        }
+        var readOnly: Bool? = nil
+        if let value = object["read_only"] {
+            guard let bool = value.boolValue else { throw EngineError.malformed("read_only must be a boolean") }
+            readOnly = bool
+        }
+        var pinning: JSONValue?? = nil
+        switch object["pinning"] {
+        case nil: break
+        case .null?, .bool(false)?: pinning = .some(nil)
+        case .bool(true)?: pinning = .some(.object(["replicas": .int(1)]))
+        case .object(let config)?:
+            if let unknown = config.keys.first(where: { $0 != "replicas" }) {
+                throw EngineError.invalid("pinning: unknown field \"\(unknown)\"; the configuration takes replicas")
+            }
+            let replicas = config["replicas"]?.intValue ?? 1
+            guard (1...64).contains(replicas) else { throw EngineError.invalid("pinning.replicas must be between 1 and 64, got \(replicas)") }
+            pinning = .some(.object(["replicas": .int(Int64(replicas))]))
+        case let other?: throw EngineError.malformed("pinning must be a boolean, null or {\"replicas\": n}, got \(other.typeName)")
+        }
+        let engine = try await existing(id)
+        try await engine.updateSettings(readOnly: readOnly, pinning: pinning)
+        return try await metadata(namespace: id)
     }
 
     public func schema(namespace id: String) async throws -> NamespaceSchema {
@@ -189,6 +221,8 @@ public struct NamespaceMetadata: Sendable {
     public var createdAtMilliseconds: Int64
     public var updatedAtMilliseconds: Int64
     public var distanceMetric: DistanceMetric?
+    public var readOnly = false
+    public var pinning: JSONValue?
 
     init(state: NamespaceState) {
         schema = state.schema
@@ -209,6 +243,19 @@ public struct NamespaceMetadata: Sendable {
             "encryption": .object(["mode": .string("default")]),
             // Every committed document is searchable (exhaustively) as soon as it is acknowledged.
             "index": .object(["status": .string("up-to-date")]),
+            "read_only": .bool(readOnly),
+        ].merging(pinningJSON.map { ["pinning": $0] } ?? [:]) { first, _ in first })
+    }
+
+    /// Pinning as the API reports it: the configuration plus this node's status (a
+    /// pinned namespace is held in memory by the node serving it).
+    var pinningJSON: JSONValue? {
+        guard case .object(var object)? = pinning else { return nil }
+        let replicas = object["replicas"] ?? .int(1)
+        object["status"] = .object([
+            "replicas": replicas, "ready_replicas": replicas,
+            "updated_at": .string(DateTimeFormat.format(milliseconds: Clock.milliseconds())), "utilization": .double(0),
         ])
+        return .object(object)
     }
 }

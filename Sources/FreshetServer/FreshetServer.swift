@@ -43,7 +43,12 @@ public enum FreshetServer {
             case .draining: return HTTP.json(.object(["status": .string("draining")]), status: .serviceUnavailable)
             }
         }
-        let routes = NamespaceRoutes(engine: engine, configuration: configuration, lifecycle: lifecycle)
+        let admission = Admission(limits: .init(
+            maxConcurrentQueries: configuration.maxConcurrentQueriesPerNamespace,
+            maxQueuedQueries: configuration.maxQueuedQueriesPerNamespace,
+            maxPendingWriteBytes: configuration.maxPendingWriteBytesPerNamespace
+        ))
+        let routes = NamespaceRoutes(engine: engine, configuration: configuration, lifecycle: lifecycle, admission: admission)
         routes.register(on: router.group(""))
         // Tolerate a leading region segment such as /gcp-us-central1/v2/namespaces/...
         routes.register(on: router.group(":region"))

@@ -23,6 +23,13 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var drainSeconds = 1.0
     /// Origins allowed by CORS; empty disables CORS headers.
     public var corsOrigins: [String] = []
+    /// Queries running at once per namespace (the reference's published limit is 16);
+    /// more wait in a queue of `maxQueuedQueriesPerNamespace`, and beyond that get 429.
+    public var maxConcurrentQueriesPerNamespace = 16
+    public var maxQueuedQueriesPerNamespace = 256
+    /// Bytes of unacknowledged writes per namespace before new writes get 429
+    /// (unless they set `disable_backpressure`).
+    public var maxPendingWriteBytesPerNamespace = 1 << 30
     /// Responses larger than this are gzip-compressed when the client accepts gzip.
     public var compressResponsesAbove = 1024
 
@@ -39,6 +46,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         }
         if !(1...65535).contains(port) { throw ConfigurationError("port \(port) is outside 1...65535") }
         if maxBodyBytes < 1024 { throw ConfigurationError("max body size \(maxBodyBytes) is below 1 KiB") }
+        if maxConcurrentQueriesPerNamespace < 1 { throw ConfigurationError("max concurrent queries must be at least 1") }
+        if maxQueuedQueriesPerNamespace < 0 { throw ConfigurationError("max queued queries must not be negative") }
         for (name, value) in [("write", writeTimeoutSeconds), ("query", queryTimeoutSeconds), ("admin", adminTimeoutSeconds)] where value <= 0 {
             throw ConfigurationError("the \(name) timeout must be positive, got \(value)")
         }

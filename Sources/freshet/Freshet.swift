@@ -9,7 +9,7 @@ struct Freshet: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "freshet",
         abstract: "A vector and full-text search database that speaks turbopuffer's v2 API.",
-        subcommands: [Serve.self],
+        subcommands: [Serve.self, Import.self, Namespaces.self, Query.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -34,6 +34,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Query deadline in seconds.") var queryTimeout: Double?
     @Option(help: "Seconds /readyz reports 503 before the listener closes on shutdown.") var drainSeconds: Double?
     @Option(name: .customLong("cors-origin"), help: "An origin allowed by CORS ('*' for any); repeat for several.") var corsOrigins: [String] = []
+    @Option(help: "Queries running at once per namespace before queueing (default 16).") var maxConcurrentQueries: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String?
 
     func run() async throws {
@@ -60,6 +61,7 @@ struct Serve: AsyncParsableCommand {
         if let queryTimeout { settings.queryTimeoutSeconds = queryTimeout }
         if let drainSeconds { settings.drainSeconds = drainSeconds }
         if !corsOrigins.isEmpty { settings.corsOrigins = corsOrigins }
+        if let maxConcurrentQueries { settings.maxConcurrentQueriesPerNamespace = maxConcurrentQueries }
 
         let levelName = logLevel ?? environment["FRESHET_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: levelName) else {
@@ -83,7 +85,8 @@ struct Serve: AsyncParsableCommand {
 enum ConfigFile {
     static let keys = [
         "host", "port", "storage", "api_keys", "max_body_bytes", "write_timeout_seconds", "query_timeout_seconds",
-        "admin_timeout_seconds", "drain_seconds", "cors_origins",
+        "admin_timeout_seconds", "drain_seconds", "cors_origins", "max_concurrent_queries", "max_queued_queries",
+        "max_pending_write_bytes",
     ]
 
     static func apply(path: String, to settings: inout ServerConfiguration) throws {
@@ -119,6 +122,9 @@ enum ConfigFile {
             case "admin_timeout_seconds": settings.adminTimeoutSeconds = try number()
             case "drain_seconds": settings.drainSeconds = try number()
             case "cors_origins": settings.corsOrigins = try strings()
+            case "max_concurrent_queries": settings.maxConcurrentQueriesPerNamespace = Int(try number())
+            case "max_queued_queries": settings.maxQueuedQueriesPerNamespace = Int(try number())
+            case "max_pending_write_bytes": settings.maxPendingWriteBytesPerNamespace = Int(try number())
             default:
                 throw ValidationError("config file \(path): unknown key \"\(key)\"; known keys: \(keys.joined(separator: ", "))")
             }

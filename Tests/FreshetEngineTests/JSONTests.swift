@@ -27,3 +27,22 @@ final class JSONTests: XCTestCase {
         XCTAssertEqual(JSONWriter.string(value), #"{"a":{"n":null},"b":[1,2.5,"q\"uote"]}"#)
     }
 }
+
+final class JSONNumberTests: XCTestCase {
+    func testFastPathMatchesTheStandardLibraryOnRandomDecimals() throws {
+        var random = SeededRandom(seed: 3)
+        for _ in 0..<20_000 {
+            let value = Double(bitPattern: random.next() >> 2) // positive, any exponent
+            let texts = [String(value), String(Float(bitPattern: UInt32(truncatingIfNeeded: random.next()) & 0x7EFF_FFFF)),
+                         "\(Int.random(in: -99999...99999, using: &random)).\(Int.random(in: 0...999999, using: &random))",
+                         "\(Int.random(in: 1...999, using: &random))e\(Int.random(in: -30...30, using: &random))"]
+            for text in texts where Double(text)?.isFinite == true {
+                guard case .double(let parsed) = try JSONParser.parse(text) else {
+                    if case .int = try JSONParser.parse(text) { continue }
+                    XCTFail("\(text) did not parse as a number"); continue
+                }
+                XCTAssertEqual(parsed.bitPattern, Double(text)!.bitPattern, text)
+            }
+        }
+    }
+}

@@ -202,6 +202,12 @@ public struct JSONParser {
         return value
     }
 
+    private static let exactPowersOfTen: [Double] = (0...22).map { exponent in
+        var value = 1.0
+        for _ in 0..<exponent { value *= 10 }
+        return value
+    }
+
     private mutating func parseNumber() throws -> JSONValue {
         let start = position
         var negative = false
@@ -223,20 +229,40 @@ public struct JSONParser {
         if digitCount == 0 { throw error("expected digits") }
         if digitCount > 1, buffer[digitsStart] == UInt8(ascii: "0") { throw error("leading zeros are not allowed") }
         var isInteger = true
+        // For the fast path: all significant digits as one integer and a power of ten.
+        var mantissa = magnitude
+        var significantDigits = digitCount
+        var decimalExponent = 0
         if position < buffer.count, buffer[position] == UInt8(ascii: ".") {
             isInteger = false
             position += 1
             let fractionStart = position
-            while position < buffer.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(buffer[position]) { position += 1 }
+            while position < buffer.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(buffer[position]) {
+                if significantDigits < 19 {
+                    mantissa = mantissa &* 10 &+ UInt64(buffer[position] - UInt8(ascii: "0"))
+                    decimalExponent -= 1
+                }
+                significantDigits += 1
+                position += 1
+            }
             if position == fractionStart { throw error("expected digits after '.'") }
         }
         if position < buffer.count, buffer[position] == UInt8(ascii: "e") || buffer[position] == UInt8(ascii: "E") {
             isInteger = false
             position += 1
-            if position < buffer.count, buffer[position] == UInt8(ascii: "+") || buffer[position] == UInt8(ascii: "-") { position += 1 }
+            var exponentNegative = false
+            if position < buffer.count, buffer[position] == UInt8(ascii: "+") || buffer[position] == UInt8(ascii: "-") {
+                exponentNegative = buffer[position] == UInt8(ascii: "-")
+                position += 1
+            }
             let exponentStart = position
-            while position < buffer.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(buffer[position]) { position += 1 }
+            var exponent = 0
+            while position < buffer.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(buffer[position]) {
+                if exponent < 100_000 { exponent = exponent * 10 + Int(buffer[position] - UInt8(ascii: "0")) }
+                position += 1
+            }
             if position == exponentStart { throw error("expected digits in exponent") }
+            decimalExponent += exponentNegative ? -exponent : exponent
         }
         if isInteger, !overflow {
             if !negative {
@@ -244,6 +270,13 @@ public struct JSONParser {
             }
             if magnitude <= UInt64(Int64.max) { return .int(-Int64(magnitude)) }
             if magnitude == UInt64(Int64.max) + 1 { return .int(Int64.min) }
+        }
+        // Clinger's fast path: a mantissa below 2^53 times an exact power of ten is
+        // correctly rounded by one IEEE multiplication or division.
+        if !overflow, significantDigits <= 15, mantissa < (1 << 53), abs(decimalExponent) <= 22 {
+            var value = Double(mantissa)
+            if decimalExponent < 0 { value /= Self.exactPowersOfTen[-decimalExponent] } else { value *= Self.exactPowersOfTen[decimalExponent] }
+            return .double(negative ? -value : value)
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<position]), as: UTF8.self)
         guard let double = Double(text), double.isFinite else { throw error("number out of range") }

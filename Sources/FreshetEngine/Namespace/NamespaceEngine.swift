@@ -186,6 +186,8 @@ actor NamespaceEngine {
             guard latest.incarnation == manifest.incarnation else {
                 throw EngineError(.namespaceNotFound, "namespace \(name) was deleted and re-created; retry")
             }
+            manifest.readOnly = latest.readOnly
+            manifest.pinning = latest.pinning
             guard state.sequence == sequence else { continue }  // a commit advanced us meanwhile
             if latest.snapshotSequence > state.sequence {
                 // Another writer folded entries we never saw; jump to its snapshot.
@@ -241,6 +243,9 @@ actor NamespaceEngine {
             var outcomes: [Result<WriteResult, any Error>] = []
             for item in batch {
                 do {
+                    if manifest.readOnly {
+                        throw EngineError.invalid("namespace \(name) is read-only; PATCH its metadata with \"read_only\": false to allow writes")
+                    }
                     let prepared = try PreparedWrite(item.request, schema: working.schema, metric: working.distanceMetric)
                     outcomes.append(.success(prepared.apply(to: &working)))
                 } catch {
@@ -331,6 +336,8 @@ actor NamespaceEngine {
         guard latest.incarnation == manifest.incarnation else {
             throw EngineError(.namespaceNotFound, "namespace \(name) was deleted while the write committed")
         }
+        manifest.readOnly = latest.readOnly
+        manifest.pinning = latest.pinning
         if latest.snapshotSequence >= sequence {
             logger.warning("WAL entry landed in a folded range; removing it and retrying", metadata: ["key": "\(key)"])
             if let existing = try? await storage.get(key), existing.body == body { try? await storage.delete(key) }
@@ -421,6 +428,38 @@ actor NamespaceEngine {
         } catch {
             logger.warning("compaction failed; will retry after later writes", metadata: ["namespace": "\(name)", "error": "\(error)"])
         }
+    }
+
+    // MARK: settings
+
+    /// The namespace's settings as last seen in the manifest.
+    var settings: (readOnly: Bool, pinning: JSONValue?) { (manifest.readOnly, manifest.pinning) }
+
+    /// Changes read-only and pinning settings with compare-and-swap on the manifest.
+    /// A nil argument leaves that setting unchanged; `.some(nil)` pinning removes it.
+    func updateSettings(readOnly: Bool?, pinning: JSONValue??) async throws {
+        let retry = StorageRetry(configuration: configuration, logger: logger)
+        for _ in 0..<configuration.maxCommitConflicts {
+            guard let object = try await retry.run("read manifest", { try await self.storage.get(self.keys.manifest) }) else {
+                throw EngineError(.namespaceNotFound, "namespace \(name) was deleted")
+            }
+            var latest = try Manifest.decode(object.body, key: keys.manifest)
+            guard latest.incarnation == manifest.incarnation else { throw EngineError(.namespaceNotFound, "namespace \(name) was deleted") }
+            if let readOnly { latest.readOnly = readOnly }
+            if let pinning { latest.pinning = pinning }
+            let updated = latest
+            do {
+                _ = try await storage.put(keys.manifest, updated.encode(), condition: .ifVersion(object.version))
+                manifest.readOnly = updated.readOnly
+                manifest.pinning = updated.pinning
+                return
+            } catch let error as StorageError where error.code == .conditionFailed {
+                continue
+            } catch {
+                throw Self.serviceError(error, doing: "update the settings of \(name)")
+            }
+        }
+        throw EngineError(.conflict, "namespace \(name): the manifest kept changing under the settings update; retry")
     }
 
     // MARK: lifecycle

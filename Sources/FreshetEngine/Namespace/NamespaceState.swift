@@ -83,6 +83,10 @@ struct Manifest: Sendable, Equatable {
     /// WAL entries up to and including this sequence are folded into the snapshot.
     var snapshotSequence: UInt64
     var snapshotKey: String?
+    /// Set by `PATCH …/metadata`: reject document and schema writes.
+    var readOnly = false
+    /// Set by `PATCH …/metadata`: the pinning configuration as the API gave it.
+    var pinning: JSONValue?
 
     func encode() -> [UInt8] {
         var object: [String: JSONValue] = [
@@ -94,6 +98,8 @@ struct Manifest: Sendable, Equatable {
             "snapshot_sequence": .uint(snapshotSequence),
         ]
         if let snapshotKey { object["snapshot_key"] = .string(snapshotKey) }
+        if readOnly { object["read_only"] = .bool(true) }
+        if let pinning { object["pinning"] = pinning }
         return ObjectEnvelope.seal(JSONWriter.serialize(.object(object)), kind: .manifest)
     }
 
@@ -114,8 +120,11 @@ struct Manifest: Sendable, Equatable {
         guard let namespace = json["namespace"]?.stringValue, case .int(let created)? = json["created_at_ms"] else {
             throw EngineError(.corruptData, "manifest \(key) lacks namespace or created_at_ms")
         }
-        return Manifest(namespace: namespace, epoch: try unsigned("epoch"), incarnation: try unsigned("incarnation"),
-                        createdAtMilliseconds: created, snapshotSequence: try unsigned("snapshot_sequence"),
-                        snapshotKey: json["snapshot_key"]?.stringValue)
+        var manifest = Manifest(namespace: namespace, epoch: try unsigned("epoch"), incarnation: try unsigned("incarnation"),
+                                createdAtMilliseconds: created, snapshotSequence: try unsigned("snapshot_sequence"),
+                                snapshotKey: json["snapshot_key"]?.stringValue)
+        manifest.readOnly = json["read_only"]?.boolValue ?? false
+        manifest.pinning = json["pinning"]
+        return manifest
     }
 }

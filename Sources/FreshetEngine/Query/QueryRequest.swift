@@ -123,7 +123,7 @@ public struct QueryRequest: Sendable {
         return request
     }
 
-    static func parseRanking(_ json: JSONValue) throws -> Ranking {
+    public static func parseRanking(_ json: JSONValue) throws -> Ranking {
         guard case .array(let parts) = json, let first = parts.first?.stringValue, parts.count >= 2, let second = parts[1].stringValue else {
             throw EngineError.invalid("rank_by must be [\"vector\", \"ANN\", vector], [\"vector\", \"kNN\", vector] or [attribute, \"asc\"|\"desc\"]; got \(JSONWriter.string(json).prefix(80))")
         }

@@ -10,6 +10,11 @@ enum HTTP {
 
     /// Reads and parses a JSON body (already inflated by the compression middleware).
     static func body(_ request: Request, _ configuration: ServerConfiguration) async throws -> JSONValue {
+        try await bodyWithSize(request, configuration).0
+    }
+
+    /// The parsed body and its size in bytes.
+    static func bodyWithSize(_ request: Request, _ configuration: ServerConfiguration) async throws -> (JSONValue, Int) {
         var request = request
         // A compressed body was already inflated (within its own limit) by the middleware.
         let inflated = request.headers[.contentEncoding].map { $0.lowercased() != "identity" } ?? false
@@ -17,7 +22,7 @@ enum HTTP {
         let buffer = try await request.collectBody(upTo: limit)
         if buffer.readableBytes == 0 { throw APIError(.unprocessableContent, "the request needs a JSON body") }
         let bytes = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
-        return try JSONParser.parse(bytes)
+        return (try JSONParser.parse(bytes), bytes.count)
     }
 
     /// Runs `body` with a deadline; the error names the operation and the limit.

@@ -1,0 +1,119 @@
+/// Diagnostics over a namespace: query plans and recall measurement.
+extension Engine {
+    /// How `request` would run, as text for `explain_query`.
+    public func explain(namespace id: String, _ request: QueryRequest) async throws -> String {
+        let state = try await self.state(namespace: id)
+        var lines: [String] = []
+        lines.append("namespace \(id): \(state.documents.count) documents at WAL sequence \(state.sequence)")
+        lines.append("consistency: \(request.consistency.rawValue)" + (request.consistency == .strong ? " (reads the WAL head and manifest first)" : " (serves this node's state)"))
+        if let filters = request.filters {
+            _ = try Filter.compile(filters, schema: state.schema, field: "filters")
+            lines.append("filter: \(JSONWriter.string(filters)) evaluated per document")
+        }
+        switch request.rankBy {
+        case .vector(_, let exact)?:
+            let metric = state.distanceMetric ?? .cosineDistance
+            lines.append("rank: \(exact ? "kNN" : "ANN") by \(metric.rawValue); exhaustive scan of \(state.documents.count) vectors (no ANN index yet), bounded heap of \(request.topK + request.offset)")
+        case .attribute(let name, let ascending)?:
+            lines.append("rank: by \(name) \(ascending ? "ascending" : "descending"), missing values last; partial sort keeping \(request.topK + request.offset)")
+        case nil:
+            lines.append(request.aggregates.isEmpty ? "rank: by id ascending" : "rank: none (aggregation only)")
+        }
+        if !request.aggregates.isEmpty {
+            lines.append("aggregate: " + request.aggregates.map { label, aggregate in
+                switch aggregate {
+                case .count: return "\(label)=Count"
+                case .sum(let attribute): return "\(label)=Sum(\(attribute))"
+                }
+            }.joined(separator: ", "))
+        }
+        if request.offset > 0 { lines.append("offset: skip \(request.offset)") }
+        lines.append("limit: \(request.topK)")
+        return lines.joined(separator: "\n")
+    }
+
+    /// ANN against exact search over `num` documents' own vectors used as queries.
+    /// With `queryVector`, measures that one query instead of sampled ones.
+    public func recall(namespace id: String, num: Int, topK: Int, filters: JSONValue?, queryVector: JSONValue? = nil, seed: UInt64 = 1) async throws -> RecallReport {
+        guard (1...1000).contains(num) else { throw EngineError.invalid("num must be between 1 and 1000, got \(num)") }
+        guard (1...QueryRequest.maxTopK).contains(topK) else { throw EngineError.invalid("top_k must be between 1 and \(QueryRequest.maxTopK)") }
+        let state = try await self.state(namespace: id)
+        let candidates = state.documents.values.filter { $0.vector != nil }.sorted { $0.id < $1.id }
+        guard !candidates.isEmpty else { throw EngineError.invalid("namespace \(id) has no vectors to measure recall on") }
+        var generator = SplitMix(state: seed)
+        var totalRecall = 0.0, annCount = 0, exhaustiveCount = 0
+        var truths: [JSONValue] = []
+        let rounds = queryVector == nil ? num : 1
+        for _ in 0..<rounds {
+            let vector: JSONValue
+            if let queryVector {
+                vector = queryVector
+            } else {
+                let probe = candidates[Int(generator.next() % UInt64(candidates.count))]
+                vector = .array(probe.vector!.map { .double(Double($0)) })
+            }
+            var ann = QueryRequest()
+            ann.topK = topK
+            ann.filters = filters
+            ann.rankBy = .vector(vector, exact: false)
+            var exact = ann
+            exact.rankBy = .vector(vector, exact: true)
+            let annRows = try QueryExecutor.execute(ann, on: state).rows.map(\.document.id)
+            let exactResult = try QueryExecutor.execute(exact, on: state).rows
+            let exactRows = exactResult.map(\.document.id)
+            annCount += annRows.count
+            exhaustiveCount += exactRows.count
+            let truth = Set(exactRows)
+            totalRecall += truth.isEmpty ? 1 : Double(annRows.filter { truth.contains($0) }.count) / Double(truth.count)
+            truths.append(.object([
+                "query_vector": vector,
+                "nearest_neighbors": .array(exactResult.map { row in
+                    var object: [String: JSONValue] = ["id": row.document.id.json]
+                    if let distance = row.distance { object["$dist"] = .double(Double(distance)) }
+                    if let vector = row.document.vector { object["vector"] = .array(vector.map { .double(Double($0)) }) }
+                    return .object(object)
+                }),
+            ]))
+        }
+        return RecallReport(averageRecall: totalRecall / Double(rounds), averageANNCount: Double(annCount) / Double(rounds),
+                            averageExhaustiveCount: Double(exhaustiveCount) / Double(rounds), groundTruth: truths)
+    }
+}
+
+public struct RecallReport: Sendable {
+    public var averageRecall: Double
+    public var averageANNCount: Double
+    public var averageExhaustiveCount: Double
+    public var groundTruth: [JSONValue]
+}
+
+struct SplitMix {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
+
+/// Reciprocal rank fusion of several ranked lists.
+public enum RankFusion {
+    /// Scores each document Σ 1/(k + rank) over the lists it appears in (rank from 1),
+    /// best first; ties by id.
+    public static func reciprocalRank(_ lists: [[QueryRow]], rankConstant: Double = 60, limit: Int) -> [(row: QueryRow, score: Double)] {
+        var scores: [DocumentID: (row: QueryRow, score: Double)] = [:]
+        for list in lists {
+            for (index, row) in list.enumerated() {
+                let contribution = 1 / (rankConstant + Double(index + 1))
+                if let existing = scores[row.document.id] {
+                    scores[row.document.id] = (existing.row, existing.score + contribution)
+                } else {
+                    scores[row.document.id] = (QueryRow(document: row.document, distance: nil), contribution)
+                }
+            }
+        }
+        return scores.values.sorted { $0.score != $1.score ? $0.score > $1.score : $0.row.document.id < $1.row.document.id }.prefix(limit).map { $0 }
+    }
+}
