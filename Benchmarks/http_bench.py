@@ -104,7 +104,7 @@ def main():
         with open(lua, "w") as f:
             f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nlocal bodies = {\n')
             for body in query_bodies:
-                f.write("  [[" + body + "]],\n")
+                f.write("  [=[" + body + "]=],\n")
             f.write("}\nlocal i = 0\nrequest = function()\n  i = i % #bodies + 1\n  return wrk.format(nil, nil, nil, bodies[i])\nend\n")
         out = subprocess.run(["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency", "-s", lua,
                               url + "/v2/namespaces/bench/query"], capture_output=True, text=True, check=True).stdout

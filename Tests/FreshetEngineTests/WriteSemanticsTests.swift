@@ -29,6 +29,18 @@ final class WriteSemanticsTests: XCTestCase {
         XCTAssertEqual(state.documents[.string("x")]?.vector, floats)
     }
 
+    func testHalfPrecisionVectorsAreRoundedAndAcceptBase64Halves() async throws {
+        try await engine.write("h", #"{"schema":{"vector":"[2]f16"},"upsert_rows":[{"id":1,"vector":[0.1,1000.3]}]}"#)
+        var state = try await engine.state(namespace: "h")
+        XCTAssertEqual(state.documents[.uint(1)]?.vector, [Float(Float16(0.1)), Float(Float16(1000.3))])
+        var bytes: [UInt8] = []
+        for value: Float16 in [0.5, -2] { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 } }
+        try await engine.write("h", #"{"upsert_rows":[{"id":2,"vector":"\#(Data(bytes).base64EncodedString())"}]}"#)
+        state = try await engine.state(namespace: "h")
+        XCTAssertEqual(state.documents[.uint(2)]?.vector, [0.5, -2])
+        XCTAssertEqual(state.schema.vectorType?.element, .f16)
+    }
+
     func testPatchMergesAndSkipsMissingIdsAndNullRemoves() async throws {
         try await engine.write("ns", #"{"upsert_rows":[{"id":1,"a":1,"b":"keep"}]}"#)
         let result = try await engine.write("ns", #"{"patch_rows":[{"id":1,"a":2,"b":null},{"id":99,"a":5}],"return_affected_ids":true}"#)

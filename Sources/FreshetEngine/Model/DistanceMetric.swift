@@ -12,64 +12,88 @@ public enum DistanceMetric: String, Sendable, CaseIterable {
         return metric
     }
 
-    /// The distance between `a` and `b`; `bNorm` is b's L2 norm when precomputed.
+    /// The distance between `a` and `b`.
     @inline(__always)
     public func distance(_ a: [Float], _ b: [Float]) -> Float {
+        distance(query: a, querySquaredNorm: Distances.squaredNorm(a), b)
+    }
+
+    /// The distance from a query whose squared norm is precomputed (the hot loop).
+    @inline(__always)
+    public func distance(query: [Float], querySquaredNorm: Float, _ b: [Float]) -> Float {
         switch self {
         case .euclideanSquared:
-            return Distances.euclideanSquared(a, b)
+            return Distances.euclideanSquared(query, b)
         case .cosineDistance:
-            let (dot, normA, normB) = Distances.dotAndNorms(a, b)
-            let denominator = (normA * normB).squareRoot()
+            let (dot, norm) = Distances.dotAndSquaredNorm(query, b)
+            let denominator = (querySquaredNorm * norm).squareRoot()
             return denominator > 0 ? 1 - dot / denominator : 1
         }
     }
 }
 
-/// Portable distance loops. The SIMD kernels with runtime dispatch replace these in
-/// the index; these stay as the exact path and the reference the kernels are tested against.
+/// Portable distance loops on 8-wide SIMD vectors (the compiler lowers them to SSE/AVX
+/// without machine-specific flags). The C kernels with runtime dispatch replace these
+/// in the index; these stay as the exact path and the reference for kernel tests.
 public enum Distances {
     @inline(__always)
     public static func euclideanSquared(_ a: [Float], _ b: [Float]) -> Float {
         let count = min(a.count, b.count)
         return a.withUnsafeBufferPointer { x in
             b.withUnsafeBufferPointer { y in
-                var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+                var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
                 var index = 0
-                while index + 4 <= count {
-                    let d0 = x[index] - y[index], d1 = x[index + 1] - y[index + 1]
-                    let d2 = x[index + 2] - y[index + 2], d3 = x[index + 3] - y[index + 3]
-                    s0 += d0 * d0; s1 += d1 * d1; s2 += d2 * d2; s3 += d3 * d3
-                    index += 4
+                let xr = UnsafeRawPointer(x.baseAddress!), yr = UnsafeRawPointer(y.baseAddress!)
+                while index + 16 <= count {
+                    let d0 = xr.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self) - yr.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
+                    let d1 = xr.loadUnaligned(fromByteOffset: (index + 8) * 4, as: SIMD8<Float>.self) - yr.loadUnaligned(fromByteOffset: (index + 8) * 4, as: SIMD8<Float>.self)
+                    acc0 = acc0.addingProduct(d0, d0)
+                    acc1 = acc1.addingProduct(d1, d1)
+                    index += 16
                 }
+                var sum = (acc0 + acc1).sum()
                 while index < count {
                     let d = x[index] - y[index]
-                    s0 += d * d
+                    sum += d * d
                     index += 1
                 }
-                return (s0 + s1) + (s2 + s3)
+                return sum
             }
         }
     }
 
+    /// The dot product of a and b, and b's squared norm, in one pass.
     @inline(__always)
-    public static func dotAndNorms(_ a: [Float], _ b: [Float]) -> (Float, Float, Float) {
+    public static func dotAndSquaredNorm(_ a: [Float], _ b: [Float]) -> (dot: Float, norm: Float) {
         let count = min(a.count, b.count)
         return a.withUnsafeBufferPointer { x in
             b.withUnsafeBufferPointer { y in
-                var dot: Float = 0, na: Float = 0, nb: Float = 0
-                var dot2: Float = 0, na2: Float = 0, nb2: Float = 0
+                var dot0 = SIMD8<Float>(), dot1 = SIMD8<Float>(), norm0 = SIMD8<Float>(), norm1 = SIMD8<Float>()
                 var index = 0
-                while index + 2 <= count {
-                    dot += x[index] * y[index]; na += x[index] * x[index]; nb += y[index] * y[index]
-                    dot2 += x[index + 1] * y[index + 1]; na2 += x[index + 1] * x[index + 1]; nb2 += y[index + 1] * y[index + 1]
-                    index += 2
+                let xr = UnsafeRawPointer(x.baseAddress!), yr = UnsafeRawPointer(y.baseAddress!)
+                while index + 16 <= count {
+                    let x0 = xr.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
+                    let y0 = yr.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
+                    let x1 = xr.loadUnaligned(fromByteOffset: (index + 8) * 4, as: SIMD8<Float>.self)
+                    let y1 = yr.loadUnaligned(fromByteOffset: (index + 8) * 4, as: SIMD8<Float>.self)
+                    dot0 = dot0.addingProduct(x0, y0)
+                    dot1 = dot1.addingProduct(x1, y1)
+                    norm0 = norm0.addingProduct(y0, y0)
+                    norm1 = norm1.addingProduct(y1, y1)
+                    index += 16
                 }
-                if index < count {
-                    dot += x[index] * y[index]; na += x[index] * x[index]; nb += y[index] * y[index]
+                var dot = (dot0 + dot1).sum(), norm = (norm0 + norm1).sum()
+                while index < count {
+                    dot += x[index] * y[index]
+                    norm += y[index] * y[index]
+                    index += 1
                 }
-                return (dot + dot2, na + na2, nb + nb2)
+                return (dot, norm)
             }
         }
+    }
+
+    public static func squaredNorm(_ a: [Float]) -> Float {
+        dotAndSquaredNorm(a, a).norm
     }
 }

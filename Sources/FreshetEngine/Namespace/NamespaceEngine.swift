@@ -264,6 +264,7 @@ actor NamespaceEngine {
                                  schema: schemaChanged ? working.schema : nil,
                                  distanceMetric: metricChanged ? working.distanceMetric : nil,
                                  operations: working.operations())
+            working.releaseBase()
             let body = entry.encode()
             let key = keys.wal(sequence)
             do {

@@ -42,11 +42,13 @@ enum QueryExecutor {
             let query = try VectorCodec.parse(json, element: element, field: "rank_by[2]")
             try VectorCodec.check(query, dimensions: dimensions, field: "rank_by[2]")
             let metric = state.distanceMetric ?? .cosineDistance
+            let queryNorm = Distances.squaredNorm(query)
             var heap = TopK<Document>(k: k)
             for document in state.documents.values {
                 guard let vector = document.vector else { continue }
                 if let filter, !filter.matches(document) { continue }
-                heap.insert(document, score: metric.distance(query, vector), tieBreak: document.id)
+                let distance = metric.distance(query: query, querySquaredNorm: queryNorm, vector)
+                if heap.accepts(distance) { heap.insert(document, score: distance, tieBreak: document.id) }
             }
             rows = heap.sorted().map { QueryRow(document: $0.item, distance: $0.score) }
         case .attribute(let attribute, let ascending)?:
@@ -114,6 +116,10 @@ struct TopK<Item> {
     private static func worse(_ a: (score: Float, tie: DocumentID, item: Item), _ b: (score: Float, tie: DocumentID, item: Item)) -> Bool {
         a.score != b.score ? a.score > b.score : b.tie < a.tie
     }
+
+    /// Whether a candidate with `score` could enter (cheap pre-check before building it).
+    @inline(__always)
+    func accepts(_ score: Float) -> Bool { entries.count < k || score <= entries[0].score }
 
     mutating func insert(_ item: Item, score: Float, tieBreak: DocumentID) {
         let entry = (score, tieBreak, item)

@@ -1,7 +1,7 @@
 /// The documents as a group commit sees them: the committed state plus the changes of
 /// the requests accepted so far in this group.
 struct WorkingSet {
-    let base: [DocumentID: Document]
+    private(set) var base: [DocumentID: Document]
     /// nil marks a deletion.
     private(set) var changes: [DocumentID: Document?] = [:]
     var schema: NamespaceSchema
@@ -28,6 +28,10 @@ struct WorkingSet {
     }
 
     var isEmpty: Bool { changes.isEmpty }
+
+    /// Drops this working set's reference to the committed documents, so applying the
+    /// commit to the namespace state mutates them in place instead of copying them all.
+    mutating func releaseBase() { base = [:] }
 
     func operations() -> [WALEntry.Operation] {
         changes.map { id, document in document.map { .put($0) } ?? .delete(id) }
