@@ -8,7 +8,7 @@ DATA ?= ./data
 VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := librocksdb-dev
-TEST_APT_PACKAGES := wrk
+BENCH_APT_PACKAGES := wrk
 PY_TEST_PACKAGES := turbopuffer==3.1.0 pytest==9.0.3 requests
 
 .PHONY: run build test deps test-deps swift-test integration-test bench-write bench-http clean
@@ -28,11 +28,6 @@ deps:
 	fi
 
 test-deps: deps
-	@missing=""; for p in $(TEST_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing$$missing"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null || exit 1; \
-	fi
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -c "import turbopuffer, pytest, requests" 2>/dev/null || $(VENV)/bin/pip install -q --disable-pip-version-check $(PY_TEST_PACKAGES)
 
@@ -53,6 +48,8 @@ bench-write: deps
 	.build/release/freshet-bench-write
 
 bench-http: test-deps build
+	@dpkg -s $(BENCH_APT_PACKAGES) >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BENCH_APT_PACKAGES)) >/dev/null
+	@$(PY) -c "import numpy" 2>/dev/null || $(VENV)/bin/pip install -q --disable-pip-version-check numpy
 	$(PY) Benchmarks/http_bench.py --bin .build/release/freshet
 
 clean:

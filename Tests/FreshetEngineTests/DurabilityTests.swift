@@ -40,7 +40,9 @@ final class DurabilityTests: XCTestCase {
     }
 
     func testTwoEnginesWritingConcurrentlyLoseNothing() async throws {
-        let storage = MemoryBackend()
+        // A little latency per storage call makes the two writers interleave for sure.
+        let storage = FaultInjectingBackend(wrapping: MemoryBackend())
+        storage.setLatency(.microseconds(300))
         let a = Engine(storage: storage, configuration: smallCompaction())
         let b = Engine(storage: storage, configuration: smallCompaction())
         try await a.write("shared", #"{"upsert_rows":[{"id":0,"who":"seed"}]}"#)

@@ -47,8 +47,8 @@ public enum Distances {
                 while index + 16 <= count {
                     let d0 = xr.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self) - yr.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
                     let d1 = xr.loadUnaligned(fromByteOffset: (index + 8) * 4, as: SIMD8<Float>.self) - yr.loadUnaligned(fromByteOffset: (index + 8) * 4, as: SIMD8<Float>.self)
-                    acc0 = acc0.addingProduct(d0, d0)
-                    acc1 = acc1.addingProduct(d1, d1)
+                    acc0 += d0 * d0
+                    acc1 += d1 * d1
                     index += 16
                 }
                 var sum = (acc0 + acc1).sum()
@@ -76,10 +76,10 @@ public enum Distances {
                     let y0 = yr.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
                     let x1 = xr.loadUnaligned(fromByteOffset: (index + 8) * 4, as: SIMD8<Float>.self)
                     let y1 = yr.loadUnaligned(fromByteOffset: (index + 8) * 4, as: SIMD8<Float>.self)
-                    dot0 = dot0.addingProduct(x0, y0)
-                    dot1 = dot1.addingProduct(x1, y1)
-                    norm0 = norm0.addingProduct(y0, y0)
-                    norm1 = norm1.addingProduct(y1, y1)
+                    dot0 += x0 * y0
+                    dot1 += x1 * y1
+                    norm0 += y0 * y0
+                    norm1 += y1 * y1
                     index += 16
                 }
                 var dot = (dot0 + dot1).sum(), norm = (norm0 + norm1).sum()
