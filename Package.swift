@@ -37,10 +37,13 @@ let package = Package(
         .target(name: "FreshetStorage", swiftSettings: settings),
         .target(name: "FreshetStorageConformance", dependencies: ["FreshetStorage"], swiftSettings: settings),
         .target(name: "FreshetRocksDB", dependencies: ["CRocksDB", "FreshetStorage"], swiftSettings: settings),
+        // cpp-interface (C kernels) and their Swift wrappers
+        .target(name: "CFreshetKernels", path: "Sources/CFreshetKernels"),
+        .target(name: "FreshetIndex", dependencies: ["CFreshetKernels", "FreshetStorage"], swiftSettings: settings),
         // core
         .target(
             name: "FreshetEngine",
-            dependencies: ["FreshetStorage", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["FreshetStorage", "FreshetIndex", .product(name: "Logging", package: "swift-log")],
             swiftSettings: settings
         ),
         // api
@@ -77,6 +80,7 @@ let package = Package(
         ),
         .testTarget(name: "FreshetStorageTests", dependencies: ["FreshetStorage", "FreshetStorageConformance"], swiftSettings: settings),
         .testTarget(name: "FreshetRocksDBTests", dependencies: ["FreshetRocksDB", "FreshetStorageConformance"], swiftSettings: settings),
+        .testTarget(name: "FreshetIndexTests", dependencies: ["FreshetIndex"], swiftSettings: settings),
         .testTarget(name: "FreshetEngineTests", dependencies: ["FreshetEngine", "FreshetStorage"], swiftSettings: settings),
         .testTarget(
             name: "FreshetClientTests",

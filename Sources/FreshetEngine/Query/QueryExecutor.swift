@@ -42,7 +42,7 @@ enum QueryExecutor {
             let query = try VectorCodec.parse(json, element: element, field: "rank_by[2]")
             try VectorCodec.check(query, dimensions: dimensions, field: "rank_by[2]")
             let metric = state.distanceMetric ?? .cosineDistance
-            let queryNorm = Distances.squaredNorm(query)
+            let queryNorm = DistanceMetric.squaredNorm(query)
             var heap = TopK<Document>(k: k)
             for document in state.documents.values {
                 guard let vector = document.vector else { continue }

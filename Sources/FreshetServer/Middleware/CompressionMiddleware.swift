@@ -32,15 +32,10 @@ struct CompressionMiddleware: RouterMiddleware {
         var response = try await next(request, context)
         guard let accept = request.headers[.acceptEncoding], accept.contains("gzip"),
               response.headers[.contentEncoding] == nil else { return response }
-        var buffer = ByteBuffer()
-        var size = 0
-        var collected = false
         if let length = response.headers[.contentLength].flatMap(Int.init), length < compressAbove { return response }
         // Response bodies here are single buffers (JSON built in memory).
-        buffer = try await Self.collect(response.body)
-        size = buffer.readableBytes
-        collected = true
-        guard collected, size >= compressAbove else {
+        var buffer = try await Self.collect(response.body)
+        guard buffer.readableBytes >= compressAbove else {
             response.body = .init(byteBuffer: buffer)
             return response
         }

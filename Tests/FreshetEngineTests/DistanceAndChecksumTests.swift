@@ -1,7 +1,7 @@
 @testable import FreshetEngine
 import XCTest
 
-final class KernelTests: XCTestCase {
+final class DistanceAndChecksumTests: XCTestCase {
     func testDistancesMatchAScalarReferenceAtOddDimensions() {
         var random = SeededRandom(seed: 17)
         for dimensions in [1, 2, 7, 8, 15, 16, 17, 31, 128, 129, 768, 10_752] {
