@@ -38,7 +38,7 @@ extension Engine {
         guard (1...1000).contains(num) else { throw EngineError.invalid("num must be between 1 and 1000, got \(num)") }
         guard (1...QueryRequest.maxTopK).contains(topK) else { throw EngineError.invalid("top_k must be between 1 and \(QueryRequest.maxTopK)") }
         let state = try await self.state(namespace: id)
-        let candidates = state.documents.values.filter { $0.vector != nil }.sorted { $0.id < $1.id }
+        let candidates = state.documents.keys.filter { state.vectors?.contains($0) == true }.sorted()
         guard !candidates.isEmpty else { throw EngineError.invalid("namespace \(id) has no vectors to measure recall on") }
         var generator = SplitMix(state: seed)
         var totalRecall = 0.0, annCount = 0, exhaustiveCount = 0
@@ -50,7 +50,7 @@ extension Engine {
                 vector = queryVector
             } else {
                 let probe = candidates[Int(generator.next() % UInt64(candidates.count))]
-                vector = .array(probe.vector!.map { .double(Double($0)) })
+                vector = .array(state.vectors!.vector(of: probe)!.map { .double(Double($0)) })
             }
             var ann = QueryRequest()
             ann.topK = topK

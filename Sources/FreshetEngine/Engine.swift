@@ -62,7 +62,7 @@ public actor Engine {
         var request = request
         if let source = request.copyFromNamespace {
             let sourceState = try await existing(source).readState(strong: true)
-            request.copiedDocuments = sourceState.documents.values.sorted { $0.id < $1.id }
+            request.copiedDocuments = sourceState.allDocuments()
             request.copiedSchema = sourceState.schema
             request.copiedMetric = sourceState.distanceMetric
         }

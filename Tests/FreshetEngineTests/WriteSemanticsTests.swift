@@ -26,19 +26,36 @@ final class WriteSemanticsTests: XCTestCase {
         let encoded = Data(bytes).base64EncodedString()
         try await engine.write("ns", #"{"upsert_rows":[{"id":"x","vector":"\#(encoded)"}]}"#)
         let state = try await engine.state(namespace: "ns")
-        XCTAssertEqual(state.documents[.string("x")]?.vector, floats)
+        XCTAssertEqual(state.document(.string("x"))?.vector, floats)
     }
 
     func testHalfPrecisionVectorsAreRoundedAndAcceptBase64Halves() async throws {
         try await engine.write("h", #"{"schema":{"vector":"[2]f16"},"upsert_rows":[{"id":1,"vector":[0.1,1000.3]}]}"#)
         var state = try await engine.state(namespace: "h")
-        XCTAssertEqual(state.documents[.uint(1)]?.vector, [Float(Float16(0.1)), Float(Float16(1000.3))])
+        XCTAssertEqual(state.document(.uint(1))?.vector, [Float(Float16(0.1)), Float(Float16(1000.3))])
         var bytes: [UInt8] = []
         for value: Float16 in [0.5, -2] { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 } }
         try await engine.write("h", #"{"upsert_rows":[{"id":2,"vector":"\#(Data(bytes).base64EncodedString())"}]}"#)
         state = try await engine.state(namespace: "h")
-        XCTAssertEqual(state.documents[.uint(2)]?.vector, [0.5, -2])
+        XCTAssertEqual(state.document(.uint(2))?.vector, [0.5, -2])
         XCTAssertEqual(state.schema.vectorType?.element, .f16)
+    }
+
+    func testLogicalBytesFollowVectorsThroughOverwritesPatchesAndDeletes() async throws {
+        try await engine.write("b", #"{"upsert_rows":[{"id":1,"vector":[1,2,3,4],"s":"ab"}]}"#)
+        var state = try await engine.state(namespace: "b")
+        XCTAssertEqual(state.logicalBytes, 8 + 16 + 1 + 2)
+        try await engine.write("b", #"{"patch_rows":[{"id":1,"s":"abcd"}]}"#)
+        state = try await engine.state(namespace: "b")
+        XCTAssertEqual(state.document(.uint(1))?.vector, [1, 2, 3, 4], "a patch keeps the vector")
+        XCTAssertEqual(state.logicalBytes, 8 + 16 + 1 + 4)
+        try await engine.write("b", #"{"upsert_rows":[{"id":1,"s":"x"}]}"#)
+        state = try await engine.state(namespace: "b")
+        XCTAssertNil(state.document(.uint(1))?.vector, "an upsert without a vector drops it")
+        XCTAssertEqual(state.logicalBytes, 8 + 1 + 1)
+        try await engine.write("b", #"{"deletes":[1]}"#)
+        state = try await engine.state(namespace: "b")
+        XCTAssertEqual(state.logicalBytes, 0)
     }
 
     func testPatchMergesAndSkipsMissingIdsAndNullRemoves() async throws {
@@ -159,7 +176,7 @@ final class WriteSemanticsTests: XCTestCase {
             try await self.engine.write("..", #"{"upsert_rows":[{"id":1}]}"#)
         }
         let after = try await engine.state(namespace: "ns")
-        XCTAssertEqual(after.documents, before.documents)
+        XCTAssertEqual(after.allDocuments(), before.allDocuments())
         XCTAssertEqual(after.sequence, before.sequence, "a rejected write must not commit a WAL entry")
     }
 

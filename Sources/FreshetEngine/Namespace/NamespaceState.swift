@@ -1,11 +1,18 @@
+import FreshetIndex
+
 /// The materialised state of a namespace at one WAL sequence number.
 ///
 /// A value type: a query takes a copy (sharing storage) and runs without holding the
-/// namespace's actor; the writer's next mutation copies on write.
+/// namespace's actor; the writer's next mutation copies on write. Vectors live once,
+/// in a chunked `VectorArena` the scans stream through; `documents` holds the rest of
+/// each document (its `vector` is nil there) — `document(_:)` returns the whole one.
 public struct NamespaceState: Sendable {
     public var schema = NamespaceSchema()
     public var distanceMetric: DistanceMetric?
-    public var documents: [DocumentID: Document] = [:]
+    /// Documents without their vectors.
+    public private(set) var documents: [DocumentID: Document] = [:]
+    /// Every document's vector.
+    public private(set) var vectors: VectorArena<DocumentID>?
     /// The last WAL sequence applied (0: none).
     public var sequence: UInt64 = 0
     public var createdAtMilliseconds: Int64
@@ -17,16 +24,51 @@ public struct NamespaceState: Sendable {
         self.updatedAtMilliseconds = createdAtMilliseconds
     }
 
+    /// The whole document, vector included.
+    public func document(_ id: DocumentID) -> Document? {
+        guard var document = documents[id] else { return nil }
+        document.vector = vectors?.vector(of: id)
+        return document
+    }
+
+    /// Every whole document in id order (tests, tools, copies).
+    public func allDocuments() -> [Document] {
+        documents.keys.sorted().map { document($0)! }
+    }
+
+    /// Bytes a stored document accounts for, its vector included.
+    private func storedBytes(_ id: DocumentID, _ stored: Document) -> Int {
+        stored.logicalBytes + (vectors?.contains(id) == true ? (vectors?.dimensions ?? 0) * 4 : 0)
+    }
+
+    /// Stores a whole document: its vector into the arena, the rest into `documents`.
+    mutating func put(_ document: Document) {
+        if let old = documents[document.id] { logicalBytes -= storedBytes(document.id, old) }
+        logicalBytes += document.logicalBytes
+        var stored = document
+        if let vector = stored.vector {
+            if vectors == nil { vectors = VectorArena(dimensions: vector.count) }
+            vectors!.set(document.id, vector)
+            stored.vector = nil
+        } else {
+            vectors?.remove(document.id)
+        }
+        documents[document.id] = stored
+    }
+
+    mutating func remove(_ id: DocumentID) {
+        guard let old = documents.removeValue(forKey: id) else { return }
+        logicalBytes -= storedBytes(id, old)
+        vectors?.remove(id)
+    }
+
     mutating func apply(_ entry: WALEntry) {
         if let schema = entry.schema { self.schema = schema }
         if let metric = entry.distanceMetric { distanceMetric = metric }
         for operation in entry.operations {
             switch operation {
-            case .put(let document):
-                if let old = documents.updateValue(document, forKey: document.id) { logicalBytes -= old.logicalBytes }
-                logicalBytes += document.logicalBytes
-            case .delete(let id):
-                if let old = documents.removeValue(forKey: id) { logicalBytes -= old.logicalBytes }
+            case .put(let document): put(document)
+            case .delete(let id): remove(id)
             }
         }
         sequence = entry.sequence
@@ -43,7 +85,7 @@ public struct NamespaceState: Sendable {
         writer.blob(JSONWriter.serialize(SchemaCodec.json(schema)))
         writer.string(distanceMetric?.rawValue ?? "")
         writer.u64(UInt64(documents.count))
-        for document in documents.values { writer.document(document) }
+        for id in documents.keys { writer.document(document(id)!) }
         return ObjectEnvelope.seal(writer.bytes, kind: .snapshot)
     }
 
@@ -58,11 +100,7 @@ public struct NamespaceState: Sendable {
         state.distanceMetric = metric.isEmpty ? nil : DistanceMetric(rawValue: metric)
         let count = Int(try reader.u64())
         state.documents.reserveCapacity(count)
-        for _ in 0..<count {
-            let document = try reader.document()
-            state.documents[document.id] = document
-            state.logicalBytes += document.logicalBytes
-        }
+        for _ in 0..<count { state.put(try reader.document()) }
         guard reader.isAtEnd else { throw EngineError(.corruptData, "snapshot \(key) has trailing bytes") }
         state.sequence = sequence
         return (state, incarnation)

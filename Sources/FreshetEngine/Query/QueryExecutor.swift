@@ -42,15 +42,14 @@ enum QueryExecutor {
             let query = try VectorCodec.parse(json, element: element, field: "rank_by[2]")
             try VectorCodec.check(query, dimensions: dimensions, field: "rank_by[2]")
             let metric = state.distanceMetric ?? .cosineDistance
-            let queryNorm = DistanceMetric.squaredNorm(query)
-            var heap = TopK<Document>(k: k)
-            for document in state.documents.values {
-                guard let vector = document.vector else { continue }
-                if let filter, !filter.matches(document) { continue }
-                let distance = metric.distance(query: query, querySquaredNorm: queryNorm, vector)
-                if heap.accepts(distance) { heap.insert(document, score: distance, tieBreak: document.id) }
+            if let arena = state.vectors {
+                let documents = state.documents
+                let hits = arena.nearest(
+                    to: query, k: k, metric: metric == .cosineDistance ? .cosine : .euclideanSquared,
+                    accept: { id in filter.map { $0.matches(documents[id]!) } ?? true }, tieBreak: <
+                )
+                rows = hits.map { QueryRow(document: state.document($0.id)!, distance: $0.distance) }
             }
-            rows = heap.sorted().map { QueryRow(document: $0.item, distance: $0.score) }
         case .attribute(let attribute, let ascending)?:
             var matches: [Document] = []
             for document in state.documents.values where filter?.matches(document) ?? true { matches.append(document) }
@@ -63,6 +62,12 @@ enum QueryExecutor {
             }
         }
         if request.offset > 0 { rows = Array(rows.dropFirst(request.offset)) }
+        // Attribute-ranked rows come from `documents`; give them back their vectors.
+        var rankedByVector = false
+        if case .vector? = request.rankBy { rankedByVector = true }
+        if !rankedByVector, state.vectors != nil {
+            rows = rows.map { QueryRow(document: state.document($0.document.id)!, distance: $0.distance) }
+        }
         return QueryResult(
             rows: rows, aggregations: aggregations, include: request.include, exclude: request.exclude,
             base64Vectors: request.base64Vectors, exhaustiveSearchCount: state.documents.count,
@@ -99,66 +104,5 @@ enum QueryExecutor {
             if best.count > k { best.removeLast() }
         }
         return best
-    }
-}
-
-/// A bounded max-heap keeping the k smallest scores; ties broken by id for
-/// deterministic results.
-struct TopK<Item> {
-    private(set) var entries: [(score: Float, tie: DocumentID, item: Item)] = []
-    let k: Int
-
-    init(k: Int) {
-        self.k = k
-        entries.reserveCapacity(k + 1)
-    }
-
-    private static func worse(_ a: (score: Float, tie: DocumentID, item: Item), _ b: (score: Float, tie: DocumentID, item: Item)) -> Bool {
-        a.score != b.score ? a.score > b.score : b.tie < a.tie
-    }
-
-    /// Whether a candidate with `score` could enter (cheap pre-check before building it).
-    @inline(__always)
-    func accepts(_ score: Float) -> Bool { entries.count < k || score <= entries[0].score }
-
-    mutating func insert(_ item: Item, score: Float, tieBreak: DocumentID) {
-        let entry = (score, tieBreak, item)
-        if entries.count == k {
-            if !Self.worse(entries[0], entry) { return }
-            entries[0] = entry
-            siftDown(0)
-        } else {
-            entries.append(entry)
-            siftUp(entries.count - 1)
-        }
-    }
-
-    private mutating func siftUp(_ index: Int) {
-        var child = index
-        while child > 0 {
-            let parent = (child - 1) / 2
-            if Self.worse(entries[child], entries[parent]) {
-                entries.swapAt(child, parent)
-                child = parent
-            } else { return }
-        }
-    }
-
-    private mutating func siftDown(_ index: Int) {
-        var parent = index
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var worst = parent
-            if left < entries.count, Self.worse(entries[left], entries[worst]) { worst = left }
-            if right < entries.count, Self.worse(entries[right], entries[worst]) { worst = right }
-            if worst == parent { return }
-            entries.swapAt(parent, worst)
-            parent = worst
-        }
-    }
-
-    /// Best first.
-    func sorted() -> [(item: Item, score: Float)] {
-        entries.sorted { Self.worse($1, $0) }.map { ($0.item, $0.score) }
     }
 }

@@ -1,29 +1,32 @@
 /// The documents as a group commit sees them: the committed state plus the changes of
 /// the requests accepted so far in this group.
 struct WorkingSet {
-    private(set) var base: [DocumentID: Document]
+    private(set) var base: NamespaceState
     /// nil marks a deletion.
     private(set) var changes: [DocumentID: Document?] = [:]
     var schema: NamespaceSchema
     var distanceMetric: DistanceMetric?
 
     init(state: NamespaceState) {
-        base = state.documents
+        base = state
         schema = state.schema
         distanceMetric = state.distanceMetric
     }
 
+    /// The whole document (vector included) as this group sees it.
     func document(_ id: DocumentID) -> Document? {
         if let change = changes[id] { return change }
-        return base[id]
+        return base.document(id)
     }
 
     mutating func put(_ document: Document) { changes[document.id] = .some(document) }
     mutating func delete(_ id: DocumentID) { changes[id] = .some(nil) }
 
-    /// Every live document, in no particular order.
+    /// Every live document, in no particular order, for filter evaluation: committed
+    /// documents come without their vectors (filters never read them); use
+    /// `document(_:)` for the whole one.
     func forEach(_ body: (Document) -> Void) {
-        for (id, document) in base where changes[id] == nil { body(document) }
+        for (id, document) in base.documents where changes[id] == nil { body(document) }
         for case let document? in changes.values { body(document) }
     }
 
@@ -31,7 +34,7 @@ struct WorkingSet {
 
     /// Drops this working set's reference to the committed documents, so applying the
     /// commit to the namespace state mutates them in place instead of copying them all.
-    mutating func releaseBase() { base = [:] }
+    mutating func releaseBase() { base = NamespaceState(createdAtMilliseconds: 0) }
 
     func operations() -> [WALEntry.Operation] {
         changes.map { id, document in document.map { .put($0) } ?? .delete(id) }
@@ -188,9 +191,10 @@ struct PreparedWrite {
             deleted += matches.sorted()
         }
         if let (filter, patch) = patchByFilter {
-            var matches: [Document] = []
-            working.forEach { if filter.matches($0) { matches.append($0) } }
-            for document in matches.sorted(by: { $0.id < $1.id }) {
+            var matches: [DocumentID] = []
+            working.forEach { if filter.matches($0) { matches.append($0.id) } }
+            for id in matches.sorted() {
+                let document = working.document(id)!
                 let merged = Self.merge(document, patch)
                 working.put(merged)
                 patched.append(document.id)

@@ -1,0 +1,137 @@
+import CFreshetKernels
+
+/// How a scan measures distance.
+public enum ArenaMetric: Sendable {
+    case euclideanSquared
+    case cosine
+}
+
+/// Vectors of one dimension stored row-major in fixed-size chunks, with an id per
+/// slot. Scans run the batch kernels over contiguous rows instead of chasing one
+/// heap array per document.
+///
+/// A value type: copies share storage, and a write to a copy duplicates only the chunk
+/// it touches (plus the small chunk list and the id map), so a query can keep the
+/// arena it started with while writes go on.
+public struct VectorArena<ID: Hashable & Sendable>: Sendable {
+    public let dimensions: Int
+    /// Rows per chunk: 1,024 rows of 128-d are 512 KiB, small enough to duplicate on
+    /// write, large enough for the kernels to stream.
+    public static var chunkRows: Int { 1024 }
+
+    private var chunks: [[Float]] = []
+    private var slotIDs: [[ID?]] = []
+    private var slotOf: [ID: Int] = [:]
+    private var freeSlots: [Int] = []
+    /// Slots handed out so far at the end (the high-water mark).
+    private var usedAtEnd = 0
+
+    public init(dimensions: Int) {
+        precondition(dimensions > 0, "an arena needs a positive dimension")
+        self.dimensions = dimensions
+    }
+
+    public var count: Int { slotOf.count }
+
+    public func contains(_ id: ID) -> Bool { slotOf[id] != nil }
+
+    /// The stored vector of `id`.
+    public func vector(of id: ID) -> [Float]? {
+        guard let slot = slotOf[id] else { return nil }
+        let (chunk, row) = (slot / Self.chunkRows, slot % Self.chunkRows)
+        return Array(chunks[chunk][(row * dimensions)..<((row + 1) * dimensions)])
+    }
+
+    /// Inserts or replaces the vector of `id`. The caller checked the dimension.
+    public mutating func set(_ id: ID, _ vector: [Float]) {
+        precondition(vector.count == dimensions, "vector of \(vector.count) dimensions in a \(dimensions)-d arena")
+        let slot: Int
+        if let existing = slotOf[id] {
+            slot = existing
+        } else if let reused = freeSlots.popLast() {
+            slot = reused
+        } else {
+            slot = usedAtEnd
+            if slot == chunks.count * Self.chunkRows {
+                chunks.append([Float](repeating: 0, count: Self.chunkRows * dimensions))
+                slotIDs.append([ID?](repeating: nil, count: Self.chunkRows))
+            }
+            usedAtEnd += 1
+        }
+        let (chunk, row) = (slot / Self.chunkRows, slot % Self.chunkRows)
+        let dimensions = self.dimensions
+        chunks[chunk].withUnsafeMutableBufferPointer { rows in
+            vector.withUnsafeBufferPointer { source in
+                (rows.baseAddress! + row * dimensions).update(from: source.baseAddress!, count: dimensions)
+            }
+        }
+        slotIDs[chunk][row] = id
+        slotOf[id] = slot
+    }
+
+    /// Removes `id`; its slot is reused by a later insert.
+    public mutating func remove(_ id: ID) {
+        guard let slot = slotOf.removeValue(forKey: id) else { return }
+        slotIDs[slot / Self.chunkRows][slot % Self.chunkRows] = nil
+        freeSlots.append(slot)
+    }
+
+    /// The `k` nearest ids to `query` among those `accept` lets through, best first,
+    /// ties by the order `tieBreak` gives. The caller checked the query's dimension.
+    public func nearest(
+        to query: [Float], k: Int, metric: ArenaMetric, kernels: Kernels = .best,
+        accept: (ID) -> Bool = { _ in true }, tieBreak: (ID, ID) -> Bool
+    ) -> [(id: ID, distance: Float)] {
+        guard k > 0, !slotOf.isEmpty else { return [] }
+        precondition(query.count == dimensions, "query of \(query.count) dimensions in a \(dimensions)-d arena")
+        var best: [(id: ID, distance: Float)] = []
+        best.reserveCapacity(k + 1)
+        var worst = Float.infinity
+        var queryNorm: Float = 0
+        var ignored: Float = 0
+        query.withUnsafeBufferPointer { q in freshet_dot_norm_f32(kernels.level.isa, q.baseAddress, q.baseAddress, dimensions, &ignored, &queryNorm) }
+        var scores = [Float](repeating: 0, count: Self.chunkRows)
+        var scratch = [Float](repeating: 0, count: Self.chunkRows)
+        let rowsInUse = usedAtEnd
+        for (chunkIndex, chunk) in chunks.enumerated() {
+            let rows = min(Self.chunkRows, rowsInUse - chunkIndex * Self.chunkRows)
+            if rows <= 0 { break }
+            query.withUnsafeBufferPointer { q in
+                chunk.withUnsafeBufferPointer { base in
+                    scores.withUnsafeMutableBufferPointer { out in
+                        switch metric {
+                        case .euclideanSquared:
+                            freshet_l2sq_f32_batch(kernels.level.isa, q.baseAddress, base.baseAddress, rows, dimensions, out.baseAddress)
+                        case .cosine:
+                            scratch.withUnsafeMutableBufferPointer { norm in
+                                freshet_dot_norm_f32_batch(kernels.level.isa, q.baseAddress, base.baseAddress, rows, dimensions, out.baseAddress, norm.baseAddress)
+                            }
+                        }
+                    }
+                }
+            }
+            let ids = slotIDs[chunkIndex]
+            for row in 0..<rows {
+                guard let id = ids[row] else { continue }
+                var distance = scores[row]
+                if case .cosine = metric {
+                    let denominator = (queryNorm * scratch[row]).squareRoot()
+                    distance = denominator > 0 ? 1 - distance / denominator : 1
+                }
+                if best.count == k, distance > worst { continue }
+                if !accept(id) { continue }
+                let candidate = (id: id, distance: distance)
+                var low = 0, high = best.count
+                while low < high {
+                    let mid = (low + high) / 2
+                    let other = best[mid]
+                    if other.distance < distance || (other.distance == distance && tieBreak(other.id, id)) { low = mid + 1 } else { high = mid }
+                }
+                best.insert(candidate, at: low)
+                if best.count > k { best.removeLast() }
+                if best.count == k { worst = best[k - 1].distance }
+            }
+        }
+        return best
+    }
+}
