@@ -12,6 +12,8 @@ public actor Engine {
 
     private var namespaces: [NamespaceName: Task<NamespaceEngine?, any Error>] = [:]
     private var shuttingDown = false
+    /// Namespaces being deleted: refused until the deletion finishes.
+    private var deleting: Set<NamespaceName> = []
 
     public init(storage: any StorageBackend, configuration: EngineConfiguration = EngineConfiguration(),
                 logger: Logger = Logger(label: "freshet.engine")) {
@@ -23,11 +25,14 @@ public actor Engine {
     private func namespace(_ id: String, create: Bool) async throws -> NamespaceEngine? {
         if shuttingDown { throw EngineError(.shuttingDown, "the server is shutting down; retry against another node") }
         let name = try NamespaceName(id)
+        if deleting.contains(name) {
+            throw EngineError(.conflict, "namespace \(id) is being deleted; retry once the deletion finishes")
+        }
         if let task = namespaces[name] {
             do {
                 if let engine = try await task.value { return engine }
             } catch {
-                namespaces[name] = nil
+                if namespaces[name] == task { namespaces[name] = nil }
                 throw error
             }
             if namespaces[name] == task { namespaces[name] = nil }
@@ -171,17 +176,26 @@ public actor Engine {
     public func deleteNamespace(_ id: String) async throws {
         let name = try NamespaceName(id)
         let engine = try await existing(id)
+        guard deleting.insert(name).inserted else {
+            throw EngineError(.conflict, "namespace \(id) is already being deleted")
+        }
+        defer { deleting.remove(name) }
         await engine.close(reason: EngineError(.namespaceNotFound, "namespace \(id) was deleted"))
         namespaces[name] = nil
+        let incarnation = await engine.incarnation
         let keys = NamespaceKeys(name)
         let retry = StorageRetry(configuration: configuration, logger: logger)
         do {
-            // The manifest goes first: from then on, no writer can commit and no reader
-            // can open the namespace, even if the rest of the deletion is interrupted
-            // (a later create removes leftovers).
-            try await retry.run("delete manifest") { try await self.storage.delete(keys.manifest) }
-            try await retry.run("delete catalog entry") { try await self.storage.delete(NamespaceKeys.catalog(name)) }
-            let objects = try await retry.run("list namespace objects") { try await self.storage.listAll(prefix: keys.prefix) }
+            // The manifest goes first (only if it is still this incarnation's): from then
+            // on no writer can commit and no reader can open it, even if the rest of the
+            // deletion is interrupted (the next creation reclaims what is left).
+            if let object = try await retry.run("read manifest", { try await self.storage.get(keys.manifest) }),
+               (try? Manifest.decode(object.body, key: keys.manifest))?.incarnation == incarnation {
+                try await retry.run("delete manifest") { try await self.storage.delete(keys.manifest) }
+                try await retry.run("delete catalog entry") { try await self.storage.delete(NamespaceKeys.catalog(name)) }
+            }
+            let prefix = keys.data(incarnation).prefix
+            let objects = try await retry.run("list namespace objects") { try await self.storage.listAll(prefix: prefix) }
             for batch in stride(from: 0, to: objects.count, by: 256) {
                 let operations = objects[batch..<min(batch + 256, objects.count)].map { BatchOperation.delete(key: $0.key) }
                 try await retry.run("delete namespace objects") { try await self.storage.write(batch: operations) }

@@ -252,7 +252,13 @@ public final class RocksDBBackend: StorageBackend, @unchecked Sendable {
                 firstError = StorageError(.io, "multi-get \(keys[index]): \(String(cString: error))")
             }
             if let value = values[index] {
-                result.append(try decode(UnsafeRawBufferPointer(start: value, count: valueSizes[index]), key: keys[index]))
+                // Never throw mid-loop: every remaining value must still be freed.
+                do {
+                    result.append(try decode(UnsafeRawBufferPointer(start: value, count: valueSizes[index]), key: keys[index]))
+                } catch {
+                    if firstError == nil { firstError = error }
+                    result.append(nil)
+                }
             } else {
                 result.append(nil)
             }
@@ -270,13 +276,15 @@ public final class RocksDBBackend: StorageBackend, @unchecked Sendable {
         var objects: [ListedObject] = []
         var more = false
         let prefixBytes = Array(prefix.utf8)
+        let startAfterBytes = startAfter.map { Array($0.utf8) }
         while rocksdb_iter_valid(iterator) != 0 {
             var keyLength = 0
             let keyPointer = rocksdb_iter_key(iterator, &keyLength)!
             let keyBuffer = UnsafeRawBufferPointer(start: keyPointer, count: keyLength)
             if !keyBuffer.starts(with: prefixBytes) { break }
             let key = String(decoding: keyBuffer, as: UTF8.self)
-            if let startAfter, key == startAfter {
+            // Byte comparison: String equality would treat NFC and NFD forms as equal.
+            if let startAfterBytes, keyBuffer.elementsEqual(startAfterBytes) {
                 rocksdb_iter_next(iterator)
                 continue
             }

@@ -24,9 +24,10 @@ final class DurabilityTests: XCTestCase {
         await first.shutdown()
         // Let the last compaction (if any) finish before counting objects.
         try await Task.sleep(for: .milliseconds(100))
-        let snapshots = try await storage.listAll(prefix: "namespaces/ns/snapshot/")
-        XCTAssertFalse(snapshots.isEmpty, "compaction should have written a snapshot")
-        let wal = try await storage.listAll(prefix: "namespaces/ns/wal/")
+        let objects = try await storage.listAll(prefix: "namespaces/ns/")
+        let snapshots = objects.filter { $0.key.contains("/snapshot/") }
+        XCTAssertEqual(snapshots.count, 1, "compaction should leave exactly the current snapshot")
+        let wal = objects.filter { $0.key.contains("/wal/") }
         XCTAssertLessThan(wal.count, Int(expected.sequence), "folded WAL objects should have been deleted")
 
         let second = Engine(storage: storage, configuration: smallCompaction())
@@ -67,6 +68,42 @@ final class DurabilityTests: XCTestCase {
         XCTAssertGreaterThan(conflicts, 0, "the engines should have raced for WAL slots (the test must exercise conflicts)")
         let fresh = try await Engine(storage: storage).state(namespace: "shared")
         XCTAssertEqual(fresh.documents, viewA.documents)
+    }
+
+    func testANoOpWriteOnALaggingEngineSeesOtherWritersFirst() async throws {
+        let storage = MemoryBackend()
+        let a = Engine(storage: storage), b = Engine(storage: storage)
+        try await a.write("lag", #"{"upsert_rows":[{"id":1}]}"#)
+        try await b.write("lag", #"{"upsert_rows":[{"id":5}]}"#)
+        // A's local state has no id 5; the delete must still find it.
+        let result = try await a.write("lag", #"{"deletes":[5]}"#)
+        XCTAssertEqual(result.rowsDeleted, 1)
+        let fresh = try await Engine(storage: storage).state(namespace: "lag")
+        XCTAssertEqual(fresh.documents.keys.sorted(), [.uint(1)])
+    }
+
+    func testWritesRacingADeletionAreNeverAcknowledgedAndLost() async throws {
+        let storage = MemoryBackend()
+        let engine = Engine(storage: storage)
+        for round in 0..<20 {
+            try await engine.write("race", #"{"upsert_rows":[{"id":0}]}"#)
+            async let deletion: Void = engine.deleteNamespace("race")
+            async let write = try? engine.write("race", #"{"upsert_rows":[{"id":\#(round + 1)}]}"#)
+            _ = try? await deletion
+            let acknowledged = await write != nil
+            if acknowledged {
+                // Either the write came first and was deleted with the namespace (which is
+                // then gone), or it came after and re-created the namespace with it.
+                if let state = try? await engine.state(namespace: "race") {
+                    XCTAssertEqual(state.documents.keys.sorted(), [.uint(UInt64(round + 1))],
+                                   "round \(round): a live namespace after the race must hold exactly the acknowledged write")
+                }
+            }
+            try? await engine.deleteNamespace("race")
+        }
+        // Whatever the interleavings, storage holds no orphaned incarnation once deleted.
+        let left = try await storage.listAll(prefix: "namespaces/race/")
+        XCTAssertEqual(left, [])
     }
 
     func testConditionalWritesStayCorrectAcrossTwoEngines() async throws {
@@ -124,7 +161,7 @@ final class DurabilityTests: XCTestCase {
         // A write that failed after its WAL object landed may be present; no id is ever present twice
         // (a dictionary cannot hold duplicates), so check the log holds each id's put once per attempt.
         XCTAssertEqual(present.subtracting(acknowledged).subtracting(rejected), [])
-        let wal = try await base.listAll(prefix: "namespaces/f/wal/")
+        let wal = try await base.listAll(prefix: "namespaces/f/").filter { $0.key.contains("/wal/") }
         var seen: [Int: Int] = [:]
         for object in wal {
             let entry = try WALEntry.decode(try await base.get(object.key)!.body, key: object.key)
@@ -140,6 +177,8 @@ final class DurabilityTests: XCTestCase {
         try await engine.deleteNamespace("gone")
         let leftovers = try await storage.listAll(prefix: "namespaces/gone/")
         XCTAssertEqual(leftovers, [])
+        let catalog = try await storage.listAll(prefix: "catalog/")
+        XCTAssertEqual(catalog, [])
         await assertEngineError(.namespaceNotFound, containing: "does not exist") {
             _ = try await engine.query("gone", #"{"rank_by":["id","asc"]}"#)
         }
@@ -152,9 +191,10 @@ final class DurabilityTests: XCTestCase {
     func testCorruptWALEntryIsReportedNotSkipped() async throws {
         let storage = MemoryBackend()
         try await Engine(storage: storage).write("c", #"{"upsert_rows":[{"id":1}]}"#)
-        var body = try await storage.get("namespaces/c/wal/00000000000000000001")!.body
+        let walKey = try await storage.listAll(prefix: "namespaces/c/").first { $0.key.hasSuffix("/wal/00000000000000000001") }!.key
+        var body = try await storage.get(walKey)!.body
         body[body.count / 2] ^= 0xFF
-        try await storage.put("namespaces/c/wal/00000000000000000001", body)
+        try await storage.put(walKey, body)
         await assertEngineError(.corruptData, containing: "checksum") {
             _ = try await Engine(storage: storage).state(namespace: "c")
         }

@@ -30,6 +30,13 @@ actor NamespaceEngine {
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
     private var closedReason: EngineError?
 
+    /// The objects of this incarnation (everything but the manifest).
+    private var data: IncarnationKeys { keys.data(manifest.incarnation) }
+    /// Nonces of the entries applied since the snapshot, by sequence: a compaction
+    /// publishes them so a writer can tell its folded entry from a reused slot.
+    private var recentNonces: [UInt64: UInt64] = [:]
+    private var compactionWaiters: [CheckedContinuation<Void, Never>] = []
+
     private var walEntriesSinceSnapshot = 0
     private var walBytesSinceSnapshot = 0
     private var lastSnapshotBytes = 0
@@ -63,7 +70,6 @@ actor NamespaceEngine {
             let stored = try await retry.run("read manifest of \(name)") { try await storage.get(keys.manifest) }
             guard let stored else {
                 guard create else { return nil }
-                try await removeLeftovers(keys: keys, storage: storage, retry: retry)
                 let now = Clock.milliseconds()
                 let manifest = Manifest(namespace: name.id, epoch: 1, incarnation: UInt64.random(in: 1...UInt64.max),
                                         createdAtMilliseconds: now, snapshotSequence: 0, snapshotKey: nil)
@@ -71,6 +77,9 @@ actor NamespaceEngine {
                     _ = try await retry.run("create manifest of \(name)") {
                         try await storage.put(keys.manifest, manifest.encode(), condition: .ifAbsent)
                     }
+                    // We created it, so no other incarnation is live: what remains of
+                    // earlier ones (an interrupted deletion) is garbage.
+                    try await removeOtherIncarnations(keys: keys, keeping: manifest.incarnation, storage: storage, retry: retry)
                 } catch let error as StorageError where error.code == .conditionFailed {
                     continue  // created concurrently (or our lost response landed): read it again
                 }
@@ -119,12 +128,15 @@ actor NamespaceEngine {
         return (state, object.body.count)
     }
 
-    /// A new namespace must not inherit objects of a deleted one whose deletion was
-    /// interrupted.
-    private static func removeLeftovers(keys: NamespaceKeys, storage: any StorageBackend, retry: StorageRetry) async throws {
-        let leftovers = try await retry.run("list leftovers of \(keys.prefix)") { try await storage.listAll(prefix: keys.prefix) }
-        for object in leftovers where object.key != keys.manifest {
-            try await retry.run("remove leftover \(object.key)") { try await storage.delete(object.key) }
+    /// Deletes objects of earlier incarnations (left by an interrupted deletion). They
+    /// are never read either way; this only reclaims space.
+    private static func removeOtherIncarnations(keys: NamespaceKeys, keeping incarnation: UInt64, storage: any StorageBackend, retry: StorageRetry) async throws {
+        let live = keys.data(incarnation).prefix
+        let objects = try await retry.run("list \(keys.prefix)") { try await storage.listAll(prefix: keys.prefix) }
+        let garbage = objects.map(\.key).filter { $0 != keys.manifest && !$0.hasPrefix(live) }
+        for batch in stride(from: 0, to: garbage.count, by: 256) {
+            let operations = garbage[batch..<min(batch + 256, garbage.count)].map { BatchOperation.delete(key: $0) }
+            try await retry.run("remove earlier incarnations") { try await storage.write(batch: operations) }
         }
     }
 
@@ -139,7 +151,7 @@ actor NamespaceEngine {
     private func replayWAL() async throws {
         let retry = StorageRetry(configuration: configuration, logger: logger)
         while true {
-            let key = keys.wal(state.sequence + 1)
+            let key = data.wal(state.sequence + 1)
             guard let object = try await retry.run("read \(key)", { try await storage.get(key) }) else { return }
             try applyStored(object.body, key: key)
         }
@@ -154,6 +166,7 @@ actor NamespaceEngine {
             throw EngineError(.corruptData, "\(key) holds sequence \(entry.sequence), expected \(state.sequence + 1)")
         }
         state.apply(entry)
+        recentNonces[entry.sequence] = entry.nonce
         walEntriesSinceSnapshot += 1
         walBytesSinceSnapshot += body.count
     }
@@ -170,16 +183,23 @@ actor NamespaceEngine {
     }
 
     /// Brings the state up to the newest committed entry.
+    ///
+    /// Reads the next WAL slot first and the manifest second: compaction swaps the
+    /// manifest before it deletes folded entries, so an empty slot followed by a
+    /// manifest that has not folded past it proves the slot was never written.
     func catchUp() async throws {
         let retry = StorageRetry(configuration: configuration, logger: logger)
         let storage = self.storage, keys = self.keys
+        var snapshotMisses = 0
         while true {
             let sequence = state.sequence
-            let walKey = keys.wal(sequence + 1)
-            async let nextEntry = retry.run("read \(walKey)") { try await storage.get(walKey) }
-            async let currentManifest = retry.run("read manifest") { try await storage.get(keys.manifest) }
-            let (entry, manifestObject) = try await (nextEntry, currentManifest)
-            guard let manifestObject else {
+            let walKey = data.wal(sequence + 1)
+            let entry = try await retry.run("read \(walKey)") { try await storage.get(walKey) }
+            if let entry {
+                if state.sequence == sequence { try applyStored(entry.body, key: walKey) }
+                continue
+            }
+            guard let manifestObject = try await retry.run("read manifest", { try await storage.get(keys.manifest) }) else {
                 throw EngineError(.namespaceNotFound, "namespace \(name) was deleted")
             }
             let latest = try Manifest.decode(manifestObject.body, key: keys.manifest)
@@ -189,21 +209,25 @@ actor NamespaceEngine {
             manifest.readOnly = latest.readOnly
             manifest.pinning = latest.pinning
             guard state.sequence == sequence else { continue }  // a commit advanced us meanwhile
-            if latest.snapshotSequence > state.sequence {
-                // Another writer folded entries we never saw; jump to its snapshot.
-                guard let (snapshot, bytes) = try await Self.loadSnapshot(latest, keys: keys, storage: storage, retry: retry) else { continue }
-                if snapshot.sequence > state.sequence {
-                    state = snapshot
-                    manifest.snapshotSequence = latest.snapshotSequence
-                    manifest.snapshotKey = latest.snapshotKey
-                    lastSnapshotBytes = bytes
-                    walEntriesSinceSnapshot = 0
-                    walBytesSinceSnapshot = 0
+            guard latest.snapshotSequence > state.sequence else { return }
+            // Another writer folded entries we never saw; jump to its snapshot.
+            guard let (snapshot, bytes) = try await Self.loadSnapshot(latest, keys: keys, storage: storage, retry: retry) else {
+                snapshotMisses += 1
+                if snapshotMisses > configuration.storageAttempts {
+                    throw EngineError(.unavailable, "namespace \(name): the snapshot named by the manifest kept disappearing while reading it; retry")
                 }
+                try await retry.backoff(attempt: snapshotMisses)
                 continue
             }
-            guard let entry else { return }
-            if state.sequence == sequence { try applyStored(entry.body, key: walKey) }
+            if snapshot.sequence > state.sequence {
+                state = snapshot
+                manifest.snapshotSequence = latest.snapshotSequence
+                manifest.snapshotKey = latest.snapshotKey
+                lastSnapshotBytes = bytes
+                recentNonces = [:]
+                walEntriesSinceSnapshot = 0
+                walBytesSinceSnapshot = 0
+            }
         }
     }
 
@@ -237,6 +261,7 @@ actor NamespaceEngine {
 
     private func commit(_ batch: [Pending]) async {
         var conflictsSeen = 0
+        var caughtUpForEmpty = false
         let retry = StorageRetry(configuration: configuration, logger: logger)
         while true {
             var working = WorkingSet(state: state)
@@ -255,6 +280,19 @@ actor NamespaceEngine {
             let schemaChanged = working.schema != state.schema
             let metricChanged = working.distanceMetric != state.distanceMetric
             if working.isEmpty, !schemaChanged, !metricChanged {
+                // Nothing to write, judged on this node's state: make sure no other
+                // writer committed since, or the answer could be stale.
+                if !caughtUpForEmpty {
+                    caughtUpForEmpty = true
+                    let before = state.sequence
+                    do {
+                        try await catchUp()
+                    } catch {
+                        fail(batch, outcomes, Self.serviceError(error, doing: "check for newer writes"))
+                        return
+                    }
+                    if state.sequence != before { continue }
+                }
                 finish(batch, outcomes, sequence: state.sequence)
                 return
             }
@@ -266,12 +304,13 @@ actor NamespaceEngine {
                                  operations: working.operations())
             working.releaseBase()
             let body = entry.encode()
-            let key = keys.wal(sequence)
+            let key = data.wal(sequence)
             do {
                 try await createWALObject(key: key, body: body, retry: retry)
-                try await verifyNotFolded(sequence: sequence, key: key, body: body, retry: retry)
-                if state.sequence < sequence {
+                let folded = try await verifyNotFolded(sequence: sequence, nonce: entry.nonce, key: key, body: body, retry: retry)
+                if !folded, state.sequence < sequence {
                     state.apply(entry)
+                    recentNonces[sequence] = entry.nonce
                     walEntriesSinceSnapshot += 1
                     walBytesSinceSnapshot += body.count
                 }
@@ -302,21 +341,25 @@ actor NamespaceEngine {
 
     /// Creates the WAL object with create-only put. A transient failure or a lost
     /// response is resolved by reading the slot back: our exact bytes there mean the
-    /// put landed; other bytes mean another writer won; nothing means try again.
+    /// put landed; other bytes mean another writer won; nothing means try again. When
+    /// the attempts run out, the slot is read until it tells which happened, and only
+    /// an unreadable slot is reported as an unknown outcome.
     private func createWALObject(key: String, body: [UInt8], retry: StorageRetry) async throws {
         var attempt = 0
-        while true {
+        var mayHaveLanded = false
+        while attempt < configuration.storageAttempts {
             attempt += 1
             do {
                 _ = try await storage.put(key, body, condition: .ifAbsent)
                 return
             } catch let error as StorageError where error.code == .conditionFailed {
-                if attempt == 1 { throw CommitConflict() }
+                if !mayHaveLanded { throw CommitConflict() }
                 // An earlier attempt may have landed before its response was lost.
                 let existing = try await retry.run("re-read \(key)") { try await self.storage.get(key) }
                 if existing?.body == body { return }
                 throw CommitConflict()
-            } catch let error as StorageError where error.isRetryable && attempt < configuration.storageAttempts {
+            } catch let error as StorageError where error.isRetryable {
+                mayHaveLanded = true
                 logger.warning("WAL put failed; re-reading to resolve", metadata: ["key": "\(key)", "error": "\(error)"])
                 if let existing = try? await storage.get(key) {
                     if existing.body == body { return }
@@ -325,12 +368,32 @@ actor NamespaceEngine {
                 try await retry.backoff(attempt: attempt)
             }
         }
+        for attempt in 1...configuration.storageAttempts {
+            do {
+                let existing = try await storage.get(key)
+                if existing?.body == body { return }
+                if existing != nil { throw CommitConflict() }
+                throw EngineError(.unavailable, "storage kept failing the write to namespace \(name); it was not committed, retry it")
+            } catch let error as StorageError where error.isRetryable {
+                try await retry.backoff(attempt: attempt)
+            }
+        }
+        throw EngineError(.unavailable, "outcome unknown: storage failed while committing to namespace \(name) and the write may or may not have been committed; read before retrying it")
     }
 
     /// Checks the committed slot was not inside a range another writer had already
-    /// folded into a snapshot (and so deleted): such an entry would never be replayed.
-    private func verifyNotFolded(sequence: UInt64, key: String, body: [UInt8], retry: StorageRetry) async throws {
-        guard let object = try await retry.run("read manifest", { try await self.storage.get(self.keys.manifest) }) else {
+    /// folded into a snapshot. Returns true when our entry itself was folded (another
+    /// engine read it and compacted past it: durable and visible, the write succeeded);
+    /// throws `CommitConflict` when the slot had been garbage-collected and reused, so
+    /// our entry would never be replayed (it is removed and the batch retried).
+    private func verifyNotFolded(sequence: UInt64, nonce: UInt64, key: String, body: [UInt8], retry: StorageRetry) async throws -> Bool {
+        let object: StoredObject?
+        do {
+            object = try await retry.run("read manifest", { try await self.storage.get(self.keys.manifest) })
+        } catch {
+            throw EngineError(.unavailable, "outcome unknown: the write to namespace \(name) was stored but could not be verified (\(error)); read before retrying it")
+        }
+        guard let object else {
             throw EngineError(.namespaceNotFound, "namespace \(name) was deleted while the write committed")
         }
         let latest = try Manifest.decode(object.body, key: keys.manifest)
@@ -339,11 +402,19 @@ actor NamespaceEngine {
         }
         manifest.readOnly = latest.readOnly
         manifest.pinning = latest.pinning
-        if latest.snapshotSequence >= sequence {
-            logger.warning("WAL entry landed in a folded range; removing it and retrying", metadata: ["key": "\(key)"])
+        guard latest.snapshotSequence >= sequence else { return false }
+        // Was it our entry that got folded, or a different one at this sequence?
+        let lists = try await retry.run("list folded entries") { try await self.storage.listAll(prefix: self.data.foldedPrefix) }
+        for listed in lists.sorted(by: { $0.key < $1.key }) {
+            guard let list = try await retry.run("read \(listed.key)", { try await self.storage.get(listed.key) }) else { continue }
+            let folded = try FoldedEntries.decode(list.body, key: listed.key)
+            guard folded.range.contains(sequence) else { continue }
+            if folded.nonces[sequence] == nonce { return true }
+            logger.warning("WAL entry landed in a reused slot; removing it and retrying", metadata: ["key": "\(key)"])
             if let existing = try? await storage.get(key), existing.body == body { try? await storage.delete(key) }
             throw CommitConflict()
         }
+        throw EngineError(.unavailable, "outcome unknown: the write to namespace \(name) at sequence \(sequence) was folded by another writer before it could be verified; read before retrying it")
     }
 
     private func finish(_ batch: [Pending], _ outcomes: [Result<WriteResult, any Error>], sequence: UInt64) {
@@ -386,21 +457,41 @@ actor NamespaceEngine {
         Task { await self.compact(snapshot) }
     }
 
-    /// Writes a snapshot of `snapshot`, points the manifest at it with CAS (only while
-    /// this engine holds the newest epoch), then deletes the folded WAL objects.
+    /// Writes a snapshot of `snapshot` under a key unique to this attempt, records the
+    /// nonces of the entries it folds, points the manifest at it with CAS (only while
+    /// this engine holds the newest epoch), then deletes the folded WAL objects, the
+    /// previous snapshot and folded lists older than the previous one. Never deletes a
+    /// key the manifest names.
     func compact(_ snapshot: NamespaceState) async {
-        defer { compacting = false }
+        defer {
+            compacting = false
+            let waiters = compactionWaiters
+            compactionWaiters = []
+            for waiter in waiters { waiter.resume() }
+        }
         let retry = StorageRetry(configuration: configuration, logger: logger)
         let incarnation = manifest.incarnation
-        let key = keys.snapshot(snapshot.sequence)
+        let data = self.data
         do {
+            guard let before = try await retry.run("read manifest", { try await self.storage.get(self.keys.manifest) }) else { return }
+            let current = try Manifest.decode(before.body, key: keys.manifest)
+            guard current.epoch == epoch, current.incarnation == incarnation, current.snapshotSequence < snapshot.sequence else {
+                logger.info("skipping compaction: another writer holds a newer epoch", metadata: ["namespace": "\(name)"])
+                return
+            }
+            let key = data.snapshot(snapshot.sequence, epoch: epoch, nonce: UInt64.random(in: 1...UInt64.max))
             let body = await Task.detached { snapshot.encodeSnapshot(incarnation: incarnation) }.value
             _ = try await retry.run("write snapshot \(key)") { try await self.storage.put(key, body, condition: .none) }
+            var folded = FoldedEntries(range: (current.snapshotSequence + 1)...snapshot.sequence, nonces: [:])
+            for sequence in folded.range { folded.nonces[sequence] = recentNonces[sequence] }
+            let foldedKey = data.folded(snapshot.sequence)
+            let foldedBody = folded.encode()
+            _ = try await retry.run("write \(foldedKey)") { try await self.storage.put(foldedKey, foldedBody, condition: .none) }
+
             guard let object = try await retry.run("read manifest", { try await self.storage.get(self.keys.manifest) }) else { return }
             var latest = try Manifest.decode(object.body, key: keys.manifest)
-            guard latest.epoch == epoch, latest.incarnation == incarnation, latest.snapshotSequence < snapshot.sequence else {
-                logger.info("skipping compaction: another writer holds a newer epoch", metadata: ["namespace": "\(name)"])
-                try? await storage.delete(key)
+            guard latest.epoch == epoch, latest.incarnation == incarnation, latest.snapshotSequence == current.snapshotSequence else {
+                try? await storage.delete(key)  // unique to this attempt: nobody else can name it
                 return
             }
             let previousSnapshot = latest.snapshotKey
@@ -410,20 +501,31 @@ actor NamespaceEngine {
             let updated = latest
             do {
                 _ = try await storage.put(keys.manifest, updated.encode(), condition: .ifVersion(object.version))
-            } catch let error as StorageError where error.code == .conditionFailed {
-                try? await storage.delete(key)
-                return
+            } catch let error as StorageError where error.code == .conditionFailed || error.code == .ambiguousOutcome {
+                // Re-read: a lost response may have landed.
+                let check = try? await storage.get(keys.manifest)
+                if let check, let decoded = try? Manifest.decode(check.body, key: keys.manifest), decoded.snapshotKey == key {
+                    // It landed; carry on with the clean-up below.
+                } else {
+                    try? await storage.delete(key)
+                    return
+                }
             }
             manifest.snapshotSequence = snapshot.sequence
             manifest.snapshotKey = key
             lastSnapshotBytes = body.count
+            for sequence in folded.range { recentNonces[sequence] = nil }
             walEntriesSinceSnapshot = Int(state.sequence - snapshot.sequence)
-            walBytesSinceSnapshot = walBytesSinceSnapshot * walEntriesSinceSnapshot / max(1, walEntriesSinceSnapshot + Int(snapshot.sequence - previousSequence))
+            walBytesSinceSnapshot = walBytesSinceSnapshot * walEntriesSinceSnapshot / max(1, walEntriesSinceSnapshot + folded.range.count)
             if let previousSnapshot, previousSnapshot != key { try? await storage.delete(previousSnapshot) }
             var next = previousSequence + 1
             while next <= snapshot.sequence {
-                try? await storage.delete(keys.wal(next))
+                try? await storage.delete(data.wal(next))
                 next += 1
+            }
+            // Keep the newest two folded lists: writers verifying a recent commit read them.
+            if let lists = try? await storage.listAll(prefix: data.foldedPrefix) {
+                for stale in lists.map(\.key).sorted().dropLast(2) { try? await storage.delete(stale) }
             }
             logger.info("compacted namespace", metadata: ["namespace": "\(name)", "snapshot_sequence": "\(snapshot.sequence)", "bytes": "\(body.count)"])
         } catch {
@@ -475,9 +577,11 @@ actor NamespaceEngine {
     func close(reason: EngineError) async {
         closedReason = reason
         await drain()
+        if compacting { await withCheckedContinuation { compactionWaiters.append($0) } }
     }
 
     var isCompacting: Bool { compacting }
+    var incarnation: UInt64 { manifest.incarnation }
 }
 
 /// Retries transient storage failures with exponential backoff and full jitter.

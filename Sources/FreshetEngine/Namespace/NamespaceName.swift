@@ -58,15 +58,21 @@ public struct NamespaceName: Hashable, Sendable, CustomStringConvertible, Compar
 
 /// Where a namespace's objects live. Namespace ids are validated, so they are safe as
 /// object-key segments; they are never used as file paths.
+///
+/// Everything but the manifest lives under the namespace's incarnation, so objects of
+/// a deleted namespace (or a stale writer of one) can never be read, overwritten or
+/// deleted by the next namespace of the same name.
 struct NamespaceKeys: Sendable {
     let prefix: String
     init(_ namespace: NamespaceName) { prefix = "namespaces/\(namespace.id)/" }
 
     var manifest: String { prefix + "manifest" }
-    var walPrefix: String { prefix + "wal/" }
-    var snapshotPrefix: String { prefix + "snapshot/" }
-    func wal(_ sequence: UInt64) -> String { walPrefix + Self.pad(sequence) }
-    func snapshot(_ sequence: UInt64) -> String { snapshotPrefix + Self.pad(sequence) }
+    func data(_ incarnation: UInt64) -> IncarnationKeys { IncarnationKeys(prefix: prefix + Self.hex(incarnation) + "/") }
+
+    static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
 
     static let catalogPrefix = "catalog/"
     static func catalog(_ namespace: NamespaceName) -> String { catalogPrefix + namespace.id }
@@ -76,4 +82,20 @@ struct NamespaceKeys: Sendable {
         let digits = String(sequence)
         return String(repeating: "0", count: 20 - digits.count) + digits
     }
+}
+
+/// The objects of one incarnation of a namespace.
+struct IncarnationKeys: Sendable {
+    let prefix: String
+    var walPrefix: String { prefix + "wal/" }
+    var snapshotPrefix: String { prefix + "snapshot/" }
+    var foldedPrefix: String { prefix + "folded/" }
+    func wal(_ sequence: UInt64) -> String { walPrefix + NamespaceKeys.pad(sequence) }
+    /// Unique per attempt (sequence, epoch, nonce), written create-only: two compactors
+    /// never share a snapshot key, so neither can delete the other's.
+    func snapshot(_ sequence: UInt64, epoch: UInt64, nonce: UInt64) -> String {
+        snapshotPrefix + NamespaceKeys.pad(sequence) + "-" + NamespaceKeys.hex(epoch) + "-" + NamespaceKeys.hex(nonce)
+    }
+    /// The (sequence, nonce) pairs one compaction folded, ending at `sequence`.
+    func folded(_ sequence: UInt64) -> String { foldedPrefix + NamespaceKeys.pad(sequence) }
 }

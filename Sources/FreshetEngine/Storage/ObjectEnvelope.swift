@@ -11,6 +11,7 @@ enum ObjectEnvelope {
         case snapshot = 2
         case manifest = 3
         case catalogEntry = 4
+        case foldedEntries = 5
     }
 
     static let magic: [UInt8] = Array("FRSH".utf8)

@@ -111,3 +111,31 @@ enum SchemaCodec {
         }
     }
 }
+
+/// The (sequence → nonce) pairs one compaction folded: lets a writer whose entry was
+/// folded by another engine before it could verify it tell success from a reused slot.
+struct FoldedEntries: Sendable {
+    var range: ClosedRange<UInt64>
+    var nonces: [UInt64: UInt64]
+
+    func encode() -> [UInt8] {
+        var writer = BinaryWriter(capacity: 16 + nonces.count * 16)
+        writer.u64(range.lowerBound)
+        writer.u64(range.upperBound)
+        writer.u32(UInt32(nonces.count))
+        for (sequence, nonce) in nonces.sorted(by: { $0.key < $1.key }) {
+            writer.u64(sequence)
+            writer.u64(nonce)
+        }
+        return ObjectEnvelope.seal(writer.bytes, kind: .foldedEntries)
+    }
+
+    static func decode(_ bytes: [UInt8], key: String) throws -> FoldedEntries {
+        var reader = BinaryReader(try ObjectEnvelope.open(bytes, kind: .foldedEntries, key: key), what: "folded list \(key)")
+        let lower = try reader.u64(), upper = try reader.u64()
+        guard lower <= upper else { throw EngineError(.corruptData, "folded list \(key) has an empty range") }
+        var folded = FoldedEntries(range: lower...upper, nonces: [:])
+        for _ in 0..<(try reader.u32()) { folded.nonces[try reader.u64()] = try reader.u64() }
+        return folded
+    }
+}
