@@ -62,7 +62,12 @@ struct PreparedWrite {
         distanceMetric = metric
         returnAffectedIDs = request.returnAffectedIDs
         if let copiedSchema = request.copiedSchema {
-            for (name, attribute) in copiedSchema.attributes where schema.attributes[name] == nil { schema.attributes[name] = attribute }
+            for (name, attribute) in copiedSchema.attributes {
+                if let existing = schema.attributes[name], existing.type != attribute.type {
+                    throw EngineError.invalid("copy_from_namespace: attribute \(name) is \(attribute.type) in the source but \(existing.type) here; copy into a new namespace")
+                }
+                if schema.attributes[name] == nil { schema.attributes[name] = attribute }
+            }
             if schema.idType == nil { schema.idType = copiedSchema.idType }
             if distanceMetric == nil { distanceMetric = request.copiedMetric }
         }
@@ -90,6 +95,9 @@ struct PreparedWrite {
                 throw EngineError.invalid("copy_from_namespace: the source uses \(document.id.type.rawValue) ids but this namespace uses \(idType.rawValue) ids")
             }
             schema.idType = document.id.type
+            if let vector = document.vector {
+                try VectorCodec.check(vector, dimensions: schema.vectorType?.dimensions, field: "copy_from_namespace: document \(document.id) vector")
+            }
             upserts.append(document)
         }
         for (index, row) in request.upsertRows.enumerated() {
