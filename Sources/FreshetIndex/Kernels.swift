@@ -62,6 +62,12 @@ public struct Kernels: Sendable {
         } }
     }
 
+    /// Squared L2 over raw pointers, for loops over packed rows.
+    @inline(__always)
+    public func l2SquaredRaw(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
+        freshet_l2sq_f32(level.isa, a, b, count)
+    }
+
     /// Inner product.
     public func dot(_ a: [Float], _ b: [Float]) throws -> Float {
         try check(a.count, b.count)
