@@ -74,7 +74,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "freshet-bench-write",
-            dependencies: ["FreshetEngine", "FreshetStorage", "FreshetRocksDB"],
+            dependencies: ["FreshetEngine", "FreshetIndex", "FreshetStorage", "FreshetRocksDB"],
             path: "Benchmarks/WriteBench",
             swiftSettings: settings
         ),

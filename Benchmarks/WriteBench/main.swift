@@ -6,18 +6,12 @@
 //                                    && .build/release/freshet-bench-write [--batches N])
 import Foundation
 import FreshetEngine
+import FreshetIndex
 import FreshetRocksDB
 import FreshetStorage
 
-struct Rng {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
+    /// Uniform in [-1, 1).
     mutating func float() -> Float { Float(next() >> 40) / Float(1 << 24) * 2 - 1 }
 }
 
@@ -26,7 +20,7 @@ func seconds(_ duration: Duration) -> Double {
 }
 
 func makeBodies(dimensions: Int, batches: Int, batchSize: Int, seed: UInt64) -> [[UInt8]] {
-    var rng = Rng(state: seed)
+    var rng = SplitMix64(state: seed)
     return (0..<batches).map { batch in
         var text = "{\"upsert_rows\":["
         for row in 0..<batchSize {

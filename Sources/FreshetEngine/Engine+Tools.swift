@@ -1,3 +1,5 @@
+import FreshetIndex
+
 /// Diagnostics over a namespace: query plans and recall measurement.
 extension Engine {
     /// How `request` would run, as text for `explain_query`.
@@ -40,7 +42,7 @@ extension Engine {
         let state = try await self.state(namespace: id)
         let candidates = state.documents.keys.filter { state.vectors?.contains($0) == true }.sorted()
         guard !candidates.isEmpty else { throw EngineError.invalid("namespace \(id) has no vectors to measure recall on") }
-        var generator = SplitMix(state: seed)
+        var generator = SplitMix64(state: seed)
         var totalRecall = 0.0, annCount = 0, exhaustiveCount = 0
         var truths: [JSONValue] = []
         let rounds = queryVector == nil ? num : 1
@@ -87,16 +89,6 @@ public struct RecallReport: Sendable {
     public var groundTruth: [JSONValue]
 }
 
-struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
 
 /// Reciprocal rank fusion of several ranked lists.
 public enum RankFusion {

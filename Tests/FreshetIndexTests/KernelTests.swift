@@ -3,18 +3,13 @@ import XCTest
 
 /// Every kernel at every SIMD level this CPU supports, against a double-precision
 /// scalar reference, on random and edge-case inputs.
+extension SplitMix64 {
+    /// Uniform in [-2, 2).
+    mutating func float() -> Float { Float(Int64(next() >> 41) - (1 << 22)) / Float(1 << 21) }
+}
+
 final class KernelTests: XCTestCase {
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-        mutating func float() -> Float { Float(Int64(next() >> 41) - (1 << 22)) / Float(1 << 21) }
-    }
+    typealias Random = SplitMix64
 
     let dimensions = [0, 1, 2, 3, 7, 8, 15, 16, 17, 31, 32, 33, 100, 128, 129, 768, 10_752]
 

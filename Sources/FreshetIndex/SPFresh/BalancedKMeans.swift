@@ -97,9 +97,12 @@ public struct BalancedKMeans: Sendable {
     }
 }
 
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
+/// A small, fast, seedable generator (SplitMix64): reproducible sampling for
+/// clustering, recall measurement and benchmarks.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+    public init(state: UInt64) { self.state = state }
+    public mutating func next() -> UInt64 {
         state &+= 0x9e37_79b9_7f4a_7c15
         var z = state
         z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
