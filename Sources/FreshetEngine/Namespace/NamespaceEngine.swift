@@ -199,15 +199,7 @@ actor NamespaceEngine {
                 if state.sequence == sequence { try applyStored(entry.body, key: walKey) }
                 continue
             }
-            guard let manifestObject = try await retry.run("read manifest", { try await storage.get(keys.manifest) }) else {
-                throw EngineError(.namespaceNotFound, "namespace \(name) was deleted")
-            }
-            let latest = try Manifest.decode(manifestObject.body, key: keys.manifest)
-            guard latest.incarnation == manifest.incarnation else {
-                throw EngineError(.namespaceNotFound, "namespace \(name) was deleted and re-created; retry")
-            }
-            manifest.readOnly = latest.readOnly
-            manifest.pinning = latest.pinning
+            let latest = try await readLiveManifest(retry: retry, whenDeleted: "namespace \(name) was deleted")
             guard state.sequence == sequence else { continue }  // a commit advanced us meanwhile
             guard latest.snapshotSequence > state.sequence else { return }
             // Another writer folded entries we never saw; jump to its snapshot.
@@ -387,21 +379,12 @@ actor NamespaceEngine {
     /// throws `CommitConflict` when the slot had been garbage-collected and reused, so
     /// our entry would never be replayed (it is removed and the batch retried).
     private func verifyNotFolded(sequence: UInt64, nonce: UInt64, key: String, body: [UInt8], retry: StorageRetry) async throws -> Bool {
-        let object: StoredObject?
+        let latest: Manifest
         do {
-            object = try await retry.run("read manifest", { try await self.storage.get(self.keys.manifest) })
-        } catch {
+            latest = try await readLiveManifest(retry: retry, whenDeleted: "namespace \(name) was deleted while the write committed")
+        } catch let error as StorageError {
             throw EngineError(.unavailable, "outcome unknown: the write to namespace \(name) was stored but could not be verified (\(error)); read before retrying it")
         }
-        guard let object else {
-            throw EngineError(.namespaceNotFound, "namespace \(name) was deleted while the write committed")
-        }
-        let latest = try Manifest.decode(object.body, key: keys.manifest)
-        guard latest.incarnation == manifest.incarnation else {
-            throw EngineError(.namespaceNotFound, "namespace \(name) was deleted while the write committed")
-        }
-        manifest.readOnly = latest.readOnly
-        manifest.pinning = latest.pinning
         guard latest.snapshotSequence >= sequence else { return false }
         // Was it our entry that got folded, or a different one at this sequence?
         let lists = try await retry.run("list folded entries") { try await self.storage.listAll(prefix: self.data.foldedPrefix) }
@@ -415,6 +398,19 @@ actor NamespaceEngine {
             throw CommitConflict()
         }
         throw EngineError(.unavailable, "outcome unknown: the write to namespace \(name) at sequence \(sequence) was folded by another writer before it could be verified; read before retrying it")
+    }
+
+    /// Reads the manifest, checks it still belongs to this incarnation, and refreshes
+    /// the settings it carries.
+    private func readLiveManifest(retry: StorageRetry, whenDeleted message: String) async throws -> Manifest {
+        guard let object = try await retry.run("read manifest", { try await self.storage.get(self.keys.manifest) }) else {
+            throw EngineError(.namespaceNotFound, message)
+        }
+        let latest = try Manifest.decode(object.body, key: keys.manifest)
+        guard latest.incarnation == manifest.incarnation else { throw EngineError(.namespaceNotFound, message) }
+        manifest.readOnly = latest.readOnly
+        manifest.pinning = latest.pinning
+        return latest
     }
 
     private func finish(_ batch: [Pending], _ outcomes: [Result<WriteResult, any Error>], sequence: UInt64) {
