@@ -100,6 +100,24 @@ final class SPFreshIndexTests: XCTestCase {
         XCTAssertLessThanOrEqual(stats.postingSizeHistogram.count, configuration.postingLimit / 16 + 2, "postings stay near their cap: \(stats.postingSizeHistogram)")
     }
 
+    func testRecallWithATreeHeadIndex() {
+        var data = Data(dimensions: 16, clusters: 40, seed: 9)
+        var items: [Int: [Float]] = [:]
+        for id in 0..<3000 { items[id] = data.point() }
+        var configuration = SPFreshConfiguration()
+        configuration.headIndexFlatLimit = 64  // force the tree at this small scale
+        var index = SPFreshIndex<Int>.build(items.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, dimensions: 16, configuration: configuration)
+        for id in 3000..<4500 {
+            let vector = data.point()
+            items[id] = vector
+            index.insert(id, vector)
+        }
+        let queries = (0..<60).map { _ in data.point() }
+        let measured = recall(index, items, queries: queries)
+        print("SPFresh recall@10 with a tree head index: \(measured), \(index.statistics.heads) heads")
+        XCTAssertGreaterThanOrEqual(measured, 0.95, "recall@10 with the tree head index: \(measured) (tolerance ≥ 0.95)")
+    }
+
     func testDeletedAndReplacedVectorsNeverComeBack() {
         var data = Data(dimensions: 8, clusters: 10, seed: 7)
         var items: [(id: Int, vector: [Float])] = []

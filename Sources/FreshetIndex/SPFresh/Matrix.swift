@@ -23,6 +23,10 @@ public struct Matrix: Sendable {
         values.append(contentsOf: row)
     }
 
+    public mutating func removeLast() {
+        values.removeLast(dimensions)
+    }
+
     public mutating func set(_ index: Int, _ row: [Float]) {
         precondition(row.count == dimensions)
         values.replaceSubrange((index * dimensions)..<((index + 1) * dimensions), with: row)

@@ -19,6 +19,10 @@ public struct SPFreshConfiguration: Sendable, Equatable {
     public var mergeThreshold = 10
     /// Neighbouring postings checked for reassignment after a split (ReassignK).
     public var reassignNeighbours = 64
+    /// Heads scanned flat up to this count; beyond it a two-level tree indexes them.
+    public var headIndexFlatLimit = 2048
+    /// Coarse groups of heads a tree search visits.
+    public var headIndexProbe = 12
 
     public init() {}
 }
@@ -57,7 +61,7 @@ public struct SPFreshIndex<ID: Hashable & Sendable>: Sendable {
 
     public let dimensions: Int
     public let configuration: SPFreshConfiguration
-    private(set) var heads: Matrix
+    private(set) var heads: HeadIndex
     private var postings: [Posting] = []
     /// Per internal slot: the external id, its current version (7 bits) and a deleted flag (bit 7).
     private var ids: [ID?] = []
@@ -76,7 +80,7 @@ public struct SPFreshIndex<ID: Hashable & Sendable>: Sendable {
         self.dimensions = dimensions
         self.configuration = configuration
         self.kernels = kernels
-        heads = Matrix(dimensions: dimensions)
+        heads = HeadIndex(dimensions: dimensions, flatLimit: configuration.headIndexFlatLimit, coarseProbe: configuration.headIndexProbe)
     }
 
     public var count: Int { slotOf.count }
@@ -323,8 +327,8 @@ public struct SPFreshIndex<ID: Hashable & Sendable>: Sendable {
             guard live.count <= configuration.mergeThreshold else { head += 1; continue }
             // Remove the head (swap with the last), then re-place its vectors.
             let last = postings.count - 1
+            heads.swapRemove(head)
             if head != last {
-                heads.set(head, heads.row(last))
                 postings[head] = postings[last]
                 let moved = postings[head]
                 for entry in 0..<moved.count where moved.versions[entry] == versions[Int(moved.slots[entry])] {
@@ -333,7 +337,6 @@ public struct SPFreshIndex<ID: Hashable & Sendable>: Sendable {
                 }
             }
             postings.removeLast()
-            heads = Matrix(dimensions: dimensions, values: Array(heads.values.prefix(postings.count * dimensions)))
             statistics.merges += 1
             for slot in live where ids[Int(slot)] != nil {
                 versions[Int(slot)] = (versions[Int(slot)] &+ 1) & 0x7F
