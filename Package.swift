@@ -39,7 +39,12 @@ let package = Package(
         .target(name: "FreshetRocksDB", dependencies: ["CRocksDB", "FreshetStorage"], swiftSettings: settings),
         // cpp-interface (C kernels) and their Swift wrappers
         .target(name: "CFreshetKernels", path: "Sources/CFreshetKernels"),
-        .target(name: "FreshetIndex", dependencies: ["CFreshetKernels", "FreshetStorage"], swiftSettings: settings),
+        // Optimised even in debug builds: clustering and scans are hot loops, and the
+        // index tests and debug servers would otherwise spend minutes in them.
+        .target(
+            name: "FreshetIndex", dependencies: ["CFreshetKernels", "FreshetStorage"],
+            swiftSettings: settings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+        ),
         // core
         .target(
             name: "FreshetEngine",
