@@ -15,8 +15,6 @@ public struct EngineConfiguration: Sendable {
     /// …and they hold at least this many bytes, and at least half the last snapshot's
     /// size (so snapshot rewrites stay amortised linear in the data written).
     public var compactionMinBytes = 16 << 20
-    /// Largest accepted write body, in bytes (the reference's limit is 512 MB).
-    public var maxWriteBytes = 512 << 20
 
     public init() {}
 }

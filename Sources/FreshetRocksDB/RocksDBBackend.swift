@@ -19,7 +19,6 @@ public final class RocksDBBackend: StorageBackend, @unchecked Sendable {
     private let options: OpaquePointer
     private let tableOptions: OpaquePointer
     private let cache: OpaquePointer
-    private let filterPolicy: OpaquePointer
     private let readOptions: OpaquePointer
     private let writeOptions: OpaquePointer
     private let queue = DispatchQueue(label: "freshet.rocksdb", qos: .userInitiated, attributes: .concurrent)
@@ -51,8 +50,8 @@ public final class RocksDBBackend: StorageBackend, @unchecked Sendable {
         tableOptions = rocksdb_block_based_options_create()
         cache = rocksdb_cache_create_lru(configuration.blockCacheBytes)
         rocksdb_block_based_options_set_block_cache(tableOptions, cache)
-        filterPolicy = rocksdb_filterpolicy_create_bloom_full(configuration.bloomBitsPerKey)
-        rocksdb_block_based_options_set_filter_policy(tableOptions, filterPolicy)
+        // The table options take ownership of the filter policy.
+        rocksdb_block_based_options_set_filter_policy(tableOptions, rocksdb_filterpolicy_create_bloom_full(configuration.bloomBitsPerKey))
         rocksdb_options_set_block_based_table_factory(options, tableOptions)
         readOptions = rocksdb_readoptions_create()
         writeOptions = rocksdb_writeoptions_create()
@@ -73,7 +72,6 @@ public final class RocksDBBackend: StorageBackend, @unchecked Sendable {
     deinit {
         if !closed.exchange(true, ordering: .acquiringAndReleasing) { rocksdb_close(db) }
         Self.destroy(options: options, table: tableOptions, cache: cache, read: readOptions, write: writeOptions)
-        // The filter policy is owned by the table options once set.
     }
 
     /// Closes the database; later calls fail with `.closed`. Call only after in-flight

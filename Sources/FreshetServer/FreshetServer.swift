@@ -48,7 +48,7 @@ public enum FreshetServer {
             maxQueuedQueries: configuration.maxQueuedQueriesPerNamespace,
             maxPendingWriteBytes: configuration.maxPendingWriteBytesPerNamespace
         ))
-        let routes = NamespaceRoutes(engine: engine, configuration: configuration, lifecycle: lifecycle, admission: admission)
+        let routes = NamespaceRoutes(engine: engine, configuration: configuration, admission: admission)
         routes.register(on: router.group(""))
         // Tolerate a leading region segment such as /gcp-us-central1/v2/namespaces/...
         routes.register(on: router.group(":region"))

@@ -21,9 +21,6 @@ public struct StorageConformance: Sendable {
         self.prefix = prefix
     }
 
-    /// Every check's name, in run order.
-    public static let checkNames = checks.map(\.name)
-
     /// Runs every check and returns the failures (empty when the backend conforms).
     public func runAll() async -> [ConformanceFailure] {
         var failures: [ConformanceFailure] = []

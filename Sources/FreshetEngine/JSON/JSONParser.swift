@@ -137,7 +137,8 @@ public struct JSONParser {
             let byte = buffer[position]
             if byte == UInt8(ascii: "\"") {
                 position += 1
-                return try validatedString(bytes.withUnsafeBufferPointer { $0 }, owned: bytes)
+                // The pointer must not escape the closure that lends it.
+                return try bytes.withUnsafeBufferPointer { try validatedString($0) }
             }
             if byte < 0x20 { throw error("control character in string") }
             if byte != UInt8(ascii: "\\") {
@@ -179,7 +180,7 @@ public struct JSONParser {
         throw error("unterminated string")
     }
 
-    private func validatedString(_ bytes: UnsafeBufferPointer<UInt8>, owned: [UInt8]? = nil) throws -> String {
+    private func validatedString(_ bytes: UnsafeBufferPointer<UInt8>) throws -> String {
         guard let string = String(validating: bytes, as: UTF8.self) else { throw error("string is not valid UTF-8") }
         return string
     }

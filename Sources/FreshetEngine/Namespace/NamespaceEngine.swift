@@ -576,7 +576,6 @@ actor NamespaceEngine {
         if compacting { await withCheckedContinuation { compactionWaiters.append($0) } }
     }
 
-    var isCompacting: Bool { compacting }
     var incarnation: UInt64 { manifest.incarnation }
 }
 

@@ -6,7 +6,6 @@ import Hummingbird
 struct NamespaceRoutes: Sendable {
     let engine: Engine
     let configuration: ServerConfiguration
-    let lifecycle: ServerLifecycle
     let admission: Admission
 
     func register(on router: RouterGroup<FreshetRequestContext>) {
