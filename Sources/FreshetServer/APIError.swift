@@ -35,6 +35,8 @@ public struct APIError: Error, Sendable {
             }
         case let error as JSONParseError:
             return APIError(.unprocessableContent, "request body is not valid JSON: \(error)")
+        case let error as StorageError where error.code == .corrupt:
+            return APIError(.internalServerError, "stored data is damaged: \(error.message)")
         case let error as StorageError:
             var api = APIError(.serviceUnavailable, "storage unavailable: \(error.message)")
             api.headers[.retryAfter] = "1"

@@ -1,4 +1,5 @@
 @testable import FreshetEngine
+import FreshetStorage
 import XCTest
 
 final class DistanceAndChecksumTests: XCTestCase {

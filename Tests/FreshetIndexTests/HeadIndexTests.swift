@@ -5,34 +5,41 @@ final class HeadIndexTests: XCTestCase {
     func testTreeSearchFindsWhatAFlatScanFindsThroughUpdates() {
         var random = SplitMix64(state: 5)
         func vector() -> [Float] { (0..<16).map { _ in random.float() * 4 } }
-        var tree = HeadIndex(dimensions: 16, flatLimit: 200, coarseProbe: 8)
-        var flat = Matrix(dimensions: 16)
+        var tree = HeadIndex(dimensions: 16, flatLimit: 200, coarseProbe: 12)
+        var oracle: [Int: [Float]] = [:]
         for _ in 0..<1500 {
             let v = vector()
-            tree.append(v)
-            flat.append(v)
+            oracle[tree.add(v)] = v
         }
         XCTAssertTrue(tree.isTree, "past the flat limit the heads must be indexed by the tree")
-        // Moves and removals keep every head findable by its own vector.
+        // Moves, removals and id reuse keep every head findable by its own vector.
         for head in stride(from: 0, to: 1500, by: 7) {
             let v = vector()
             tree.set(head, v)
-            flat.set(head, v)
+            oracle[head] = v
         }
         for head in stride(from: 1400, to: 1300, by: -9) {
-            tree.swapRemove(head)
-            let last = flat.count - 1
-            if head != last { flat.set(head, flat.row(last)) }
-            flat.removeLast()
+            tree.remove(head)
+            oracle[head] = nil
         }
-        XCTAssertEqual(tree.count, flat.count)
-        for head in stride(from: 0, to: tree.count, by: 13) {
-            XCTAssertEqual(tree.nearest(to: flat.row(head), n: 1, kernels: .best).first?.index, head, "head \(head) not found by its own vector")
+        XCTAssertFalse(tree.contains(1400))
+        for _ in 0..<5 {
+            let v = vector()
+            let head = tree.add(v)
+            XCTAssertNil(oracle[head], "a new head reuses only a removed id")
+            oracle[head] = v
         }
+        XCTAssertEqual(tree.count, oracle.count)
+        for (head, v) in oracle where head % 13 == 0 {
+            XCTAssertEqual(tree.nearest(to: v, n: 1, kernels: .best).first?.index, head, "head \(head) not found by its own vector")
+        }
+        var flat = Matrix(dimensions: 16)
+        let ids = oracle.keys.sorted()
+        for id in ids { flat.append(oracle[id]!) }
         var overlap = 0.0
         for _ in 0..<50 {
             let query = vector()
-            let truth = Set(flat.nearest(to: query, n: 10).map(\.index))
+            let truth = Set(flat.nearest(to: query, n: 10).map { ids[$0.index] })
             overlap += Double(tree.nearest(to: query, n: 10, kernels: .best).filter { truth.contains($0.index) }.count) / 10
         }
         XCTAssertGreaterThanOrEqual(overlap / 50, 0.8, "tree head search recall@10 vs a flat scan: \(overlap / 50)")

@@ -1,5 +1,6 @@
 import Foundation
-import FreshetIndex
+@testable import FreshetIndex
+import FreshetStorage
 import XCTest
 
 /// Recall of the SPFresh index against an exact oracle on clustered data, through
@@ -45,93 +46,166 @@ final class SPFreshIndexTests: XCTestCase {
         return scored.prefix(k).map(\.id)
     }
 
-    func recall(_ index: SPFreshIndex<Int>, _ items: [Int: [Float]], queries: [[Float]], k: Int = 10, searchHeads: Int? = nil) -> Double {
+    func makeIndex(dimensions: Int, configuration: SPFreshConfiguration = SPFreshConfiguration(), storage: any StorageBackend = MemoryBackend()) -> SPFreshIndex<Int> {
+        SPFreshIndex<Int>(dimensions: dimensions, store: PostingStore(storage: storage, prefix: "ix/", dimensions: dimensions), configuration: configuration)
+    }
+
+    func build(_ items: [Int: [Float]], dimensions: Int, configuration: SPFreshConfiguration = SPFreshConfiguration(),
+               storage: any StorageBackend = MemoryBackend()) async throws -> SPFreshIndex<Int> {
+        let index = makeIndex(dimensions: dimensions, configuration: configuration, storage: storage)
+        let sorted = items.sorted { $0.key < $1.key }
+        try await index.build(ids: sorted.map(\.key), vectors: Matrix(dimensions: dimensions, values: sorted.flatMap(\.value)))
+        try await index.maintainUntilIdle()
+        return index
+    }
+
+    func recall(_ index: SPFreshIndex<Int>, _ items: [Int: [Float]], queries: [[Float]], k: Int = 10, searchHeads: Int? = nil) async throws -> Double {
         var total = 0.0
         for query in queries {
             let truth = Set(exact(items, query, k: k))
-            let got = index.search(query, k: k, searchHeads: searchHeads).map(\.id)
+            let got = try await index.search(query, k: k, searchHeads: searchHeads).hits.map(\.id)
+            XCTAssertEqual(Set(got).count, got.count, "an id appears once in a result")
             total += Double(got.filter { truth.contains($0) }.count) / Double(truth.count)
         }
         return total / Double(queries.count)
     }
 
-    func testRecallStaysHighThroughBuildGrowthAndChurn() {
+    func testRecallStaysHighThroughBuildGrowthAndChurn() async throws {
         var data = Data(dimensions: 24, clusters: 60, seed: 42)
         var items: [Int: [Float]] = [:]
         for id in 0..<4000 { items[id] = data.point() }
         var configuration = SPFreshConfiguration()
         configuration.postingLimit = 96
-        var index = SPFreshIndex<Int>.build(items.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, dimensions: 24, configuration: configuration)
+        let storage = MemoryBackend()
+        let index = try await build(items, dimensions: 24, configuration: configuration, storage: storage)
         let queries = (0..<100).map { _ in data.point() }
-        let afterBuild = recall(index, items, queries: queries)
+        let afterBuild = try await recall(index, items, queries: queries)
         XCTAssertGreaterThanOrEqual(afterBuild, 0.95, "recall@10 after build \(afterBuild) (tolerance: ≥ 0.95 against the exact oracle)")
         XCTAssertGreaterThan(index.statistics.heads, 200, "about 10% of points should become heads")
         // The measurement can tell a bad search from a good one: one head is not enough.
-        let starved = recall(index, items, queries: queries, searchHeads: 1)
+        let starved = try await recall(index, items, queries: queries, searchHeads: 1)
         XCTAssertLessThan(starved, 0.9, "searching a single posting should lose recall (got \(starved))")
 
-        for id in 4000..<6000 {
-            let vector = data.point()
-            items[id] = vector
-            index.insert(id, vector)
+        for batch in stride(from: 4000, to: 6000, by: 100) {
+            var upserts: [(id: Int, vector: [Float])] = []
+            for id in batch..<(batch + 100) {
+                let vector = data.point()
+                items[id] = vector
+                upserts.append((id, vector))
+            }
+            index.upsert(upserts)
         }
-        index.refreshStatistics()
-        let afterGrowth = recall(index, items, queries: queries)
+        try await index.maintainUntilIdle()
+        let afterGrowth = try await recall(index, items, queries: queries)
         XCTAssertGreaterThanOrEqual(afterGrowth, 0.95, "recall@10 after inserting 50% more: \(afterGrowth) (tolerance ≥ 0.95)")
         XCTAssertGreaterThan(index.statistics.splits, 0, "growth should have split postings")
 
         // Delete half and re-upsert it with new vectors.
-        for id in stride(from: 0, to: 6000, by: 2) {
-            index.delete(id)
-            items[id] = nil
-        }
-        for id in stride(from: 0, to: 6000, by: 2) {
+        let half = Array(stride(from: 0, to: 6000, by: 2))
+        index.delete(half)
+        for id in half { items[id] = nil }
+        XCTAssertEqual(index.count, 3000)
+        var upserts: [(id: Int, vector: [Float])] = []
+        for id in half {
             let vector = data.point()
             items[id] = vector
-            index.insert(id, vector)
+            upserts.append((id, vector))
         }
-        index.mergeSmallPostings()
-        let afterChurn = recall(index, items, queries: queries)
+        index.upsert(upserts)
+        try await index.maintainUntilIdle()
+        let afterChurn = try await recall(index, items, queries: queries)
         XCTAssertGreaterThanOrEqual(afterChurn, 0.95, "recall@10 after deleting and re-upserting 50%: \(afterChurn) (tolerance ≥ 0.95)")
         XCTAssertEqual(index.count, items.count)
-        let stats = index.statistics
-        print("SPFresh recall@10: build \(afterBuild), +50% \(afterGrowth), churn \(afterChurn); \(stats.heads) heads, \(stats.splits) splits, \(stats.merges) merges, \(stats.reassigned) reassigned, garbage \(stats.garbageRatio)")
+        let stats = try await index.measure()
+        print("SPFresh recall@10: build \(afterBuild), +50% \(afterGrowth), churn \(afterChurn); \(stats.heads) heads, \(stats.splits) splits, \(stats.merges) merges, \(stats.reassigned) reassigned, \(stats.rewrites) rewrites, garbage \(stats.garbageRatio)")
         XCTAssertEqual(stats.liveVectors, 6000)
-        XCTAssertLessThanOrEqual(stats.postingSizeHistogram.count, configuration.postingLimit / 16 + 2, "postings stay near their cap: \(stats.postingSizeHistogram)")
+        XCTAssertGreaterThan(stats.reassigned, 0, "splits should have reassigned boundary vectors")
+        XCTAssertLessThanOrEqual(stats.postingSizeHistogram.count, configuration.postingLimit / 16 + 1, "postings stay at or under their cap: \(stats.postingSizeHistogram)")
+        XCTAssertLessThan(stats.garbageRatio, 0.5, "the sweep rewrites postings that are mostly garbage")
+        // Postings really live in storage, and only referenced objects remain after a checkpoint.
+        let checkpoint = try await index.checkpointAndRelease(sequence: 1)
+        let stored = try await storage.listAll(prefix: "ix/postings/").count
+        XCTAssertGreaterThan(stored, stats.heads / 2, "postings are objects in the backend")
+        XCTAssertGreaterThan(checkpoint.bytes, 6000 * 2)
     }
 
-    func testRecallWithATreeHeadIndex() {
+    func testRecallWithATreeHeadIndex() async throws {
         var data = Data(dimensions: 16, clusters: 40, seed: 9)
         var items: [Int: [Float]] = [:]
         for id in 0..<3000 { items[id] = data.point() }
         var configuration = SPFreshConfiguration()
         configuration.headIndexFlatLimit = 64  // force the tree at this small scale
-        var index = SPFreshIndex<Int>.build(items.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, dimensions: 16, configuration: configuration)
+        let index = try await build(items, dimensions: 16, configuration: configuration)
+        var upserts: [(id: Int, vector: [Float])] = []
         for id in 3000..<4500 {
             let vector = data.point()
             items[id] = vector
-            index.insert(id, vector)
+            upserts.append((id, vector))
         }
+        index.upsert(upserts)
+        try await index.maintainUntilIdle()
         let queries = (0..<60).map { _ in data.point() }
-        let measured = recall(index, items, queries: queries)
+        let measured = try await recall(index, items, queries: queries)
         print("SPFresh recall@10 with a tree head index: \(measured), \(index.statistics.heads) heads")
         XCTAssertGreaterThanOrEqual(measured, 0.95, "recall@10 with the tree head index: \(measured) (tolerance ≥ 0.95)")
     }
 
-    func testDeletedAndReplacedVectorsNeverComeBack() {
+    func testDeletedAndReplacedVectorsNeverComeBack() async throws {
         var data = Data(dimensions: 8, clusters: 10, seed: 7)
-        var items: [(id: Int, vector: [Float])] = []
-        for id in 0..<1000 { items.append((id, data.point())) }
-        var index = SPFreshIndex<Int>.build(items, dimensions: 8)
-        let target = items[10].vector
-        XCTAssertEqual(index.search(target, k: 1).first?.id, 10)
-        index.delete(10)
-        XCTAssertFalse(index.search(target, k: 50).contains { $0.id == 10 }, "a deleted id must not be returned")
-        index.insert(11, target)  // id 11 moves onto 10's old position
-        let hits = index.search(target, k: 5)
+        var items: [Int: [Float]] = [:]
+        for id in 0..<1000 { items[id] = data.point() }
+        let index = try await build(items, dimensions: 8)
+        let target = items[10]!
+        let first = try await index.search(target, k: 1).hits.first?.id
+        XCTAssertEqual(first, 10)
+        index.delete([10])
+        let afterDelete = try await index.search(target, k: 50).hits
+        XCTAssertFalse(afterDelete.contains { $0.id == 10 }, "a deleted id must not be returned")
+        index.upsert([(11, target)])  // id 11 moves onto 10's old position
+        let hits = try await index.search(target, k: 5).hits
         XCTAssertEqual(hits.first?.id, 11)
         XCTAssertEqual(hits.filter { $0.id == 11 }.count, 1, "replicas and old versions are deduplicated")
-        let filtered = index.search(target, k: 3, accept: { $0 % 2 == 0 })
+        let filtered = try await index.search(target, k: 3, accept: { $0 % 2 == 0 }).hits
         XCTAssertTrue(filtered.allSatisfy { $0.id % 2 == 0 })
+        // An empty index grows from its first insert.
+        let empty = makeIndex(dimensions: 8)
+        index.upsert([])
+        empty.upsert([(1, target), (2, items[3]!)])
+        let found = try await empty.search(target, k: 2).hits.map(\.id)
+        XCTAssertEqual(found, [1, 2])
+    }
+
+    func testADeadlineStopsReadingPostings() async throws {
+        var data = Data(dimensions: 8, clusters: 10, seed: 3)
+        var items: [Int: [Float]] = [:]
+        for id in 0..<3000 { items[id] = data.point() }
+        var configuration = SPFreshConfiguration()
+        configuration.fetchWave = 4
+        let index = try await build(items, dimensions: 8, configuration: configuration)
+        let query = data.point()
+        let full = try await index.search(query, k: 10, searchHeads: 64)
+        XCTAssertFalse(full.truncatedByDeadline)
+        let late = try await index.search(query, k: 10, searchHeads: 64, deadline: .now - .seconds(1))
+        XCTAssertTrue(late.truncatedByDeadline, "a passed deadline stops after the first wave")
+        XCTAssertLessThan(late.postingsRead, full.postingsRead)
+        XCTAssertEqual(late.hits.count, 10, "what arrived is still ranked and returned")
+    }
+
+    func testPostingObjectsAreFramedAndCorruptionIsReported() async throws {
+        var posting = Posting()
+        posting.append(slot: 3, version: 1, vector: [1, 2, 3])
+        posting.append(slot: 9, version: 0, vector: [4, 5, 6])
+        var bytes = posting.encode(dimensions: 3)
+        let decoded = try Posting.decode(bytes, dimensions: 3, key: "k")
+        XCTAssertEqual(decoded.slots, [3, 9])
+        XCTAssertEqual(decoded.versions, [1, 0])
+        XCTAssertEqual(decoded.vectors, [1, 2, 3, 4, 5, 6])
+        XCTAssertThrowsError(try Posting.decode(bytes, dimensions: 4, key: "k")) { error in
+            XCTAssertTrue("\(error)".contains("3-d vectors in a 4-d index"), "\(error)")
+        }
+        bytes[bytes.count / 2] ^= 0x40
+        XCTAssertThrowsError(try Posting.decode(bytes, dimensions: 3, key: "k")) { error in
+            XCTAssertEqual((error as? StorageError)?.code, .corrupt)
+        }
     }
 }

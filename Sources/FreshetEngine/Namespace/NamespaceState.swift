@@ -1,3 +1,4 @@
+import FreshetStorage
 import FreshetIndex
 
 /// The materialised state of a namespace at one WAL sequence number.

@@ -1,3 +1,4 @@
+import FreshetStorage
 import Foundation
 
 /// Binary encoding of documents inside WAL entries and snapshots.

@@ -1,10 +1,7 @@
-/// The frame around every object the engine stores.
-///
-/// Layout: magic `FRSH`, format version (1 byte), object kind (1 byte), flags
-/// (1 byte; bit 0 compressed, bit 1 encrypted — reserved for the encryption-at-rest
-/// layer, which will transform the payload and set the bit), a reserved byte, the
-/// payload, then a CRC-32 of everything before it. A reader rejects unknown versions,
-/// kinds and flags instead of guessing.
+import FreshetStorage
+
+/// The engine's object kinds inside the shared `ObjectFrame` (kinds 1–15 are the
+/// engine's, 16–31 the index's). Damaged frames surface as `corruptData`.
 enum ObjectEnvelope {
     enum Kind: UInt8 {
         case walEntry = 1
@@ -14,40 +11,16 @@ enum ObjectEnvelope {
         case foldedEntries = 5
     }
 
-    static let magic: [UInt8] = Array("FRSH".utf8)
-    static let formatVersion: UInt8 = 1
-    static let headerSize = 8
-
     static func seal(_ payload: [UInt8], kind: Kind) -> [UInt8] {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(headerSize + payload.count + 4)
-        bytes += magic
-        bytes += [formatVersion, kind.rawValue, 0, 0]
-        bytes += payload
-        let crc = CRC32.checksum(bytes[...])
-        withUnsafeBytes(of: crc.littleEndian) { bytes.append(contentsOf: $0) }
-        return bytes
+        ObjectFrame.seal(payload, kind: kind.rawValue)
     }
 
     /// Verifies the frame and returns the payload.
     static func open(_ bytes: [UInt8], kind: Kind, key: String) throws -> [UInt8] {
-        guard bytes.count >= headerSize + 4, Array(bytes[0..<4]) == magic else {
-            throw EngineError(.corruptData, "object \(key) is not a Freshet object (bad magic or too short: \(bytes.count) bytes)")
+        do {
+            return try ObjectFrame.open(bytes, kind: kind.rawValue, kindName: "\(kind)", key: key)
+        } catch let error as StorageError {
+            throw EngineError(.corruptData, error.message)
         }
-        guard bytes[4] == formatVersion else {
-            throw EngineError(.corruptData, "object \(key) has format version \(bytes[4]); this build reads version \(formatVersion). Upgrade Freshet")
-        }
-        guard bytes[5] == kind.rawValue else {
-            throw EngineError(.corruptData, "object \(key) holds kind \(bytes[5]), expected \(kind)")
-        }
-        guard bytes[6] == 0 else {
-            throw EngineError(.corruptData, "object \(key) has flags \(bytes[6]) (compressed or encrypted) that this build cannot read")
-        }
-        let body = bytes[..<(bytes.count - 4)]
-        let stored = bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self)) }
-        guard CRC32.checksum(body) == stored else {
-            throw EngineError(.corruptData, "object \(key) failed its checksum; the stored bytes are damaged")
-        }
-        return Array(bytes[headerSize..<(bytes.count - 4)])
     }
 }

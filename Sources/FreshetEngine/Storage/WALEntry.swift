@@ -1,3 +1,4 @@
+import FreshetStorage
 /// One committed write batch: the resolved effects of every request group-committed
 /// together. Effects are final document states (upserts and merged patches) and
 /// deletions, so replay needs no conditions, filters or schema inference.

@@ -1,79 +1,90 @@
-/// The in-memory index over SPANN heads.
+/// The in-memory index over SPANN heads, addressed by stable head ids.
 ///
-/// Few heads are scanned flat (one batch-kernel pass). Past `flatLimit` a two-level
-/// tree takes over: heads are grouped under √H coarse centroids (balanced k-means), a
-/// search ranks the coarse centroids and scans only the heads of the nearest
-/// `coarseProbe` groups. Heads added, moved or removed by LIRE are filed under their
-/// nearest centroid; the tree is rebuilt when the head count has doubled since it was
-/// built, so groups stay balanced without global work per update.
+/// Heads live in groups, each a contiguous matrix the batch kernels stream. Up to
+/// `flatLimit` heads form one group that a search scans whole. Past it a two-level tree
+/// takes over: heads are grouped under √H balanced k-means centroids; a search ranks
+/// the centroids and scans the heads of the nearest `coarseProbe` groups. Heads added,
+/// moved or removed by LIRE are filed under their nearest centroid; the tree is rebuilt
+/// when the head count has doubled since it was built, so groups stay balanced without
+/// global work per update. A value type: copies share groups, and a change duplicates
+/// only the group it touches.
 struct HeadIndex: Sendable {
     struct Group: Sendable {
-        var heads: [Int] = []
+        var heads: [Int32] = []
         var vectors: Matrix
+    }
+    struct Location: Sendable {
+        var group: Int32
+        var position: Int32
+        static let none = Location(group: -1, position: -1)
     }
 
     let dimensions: Int
     var flatLimit: Int
     var coarseProbe: Int
-    private(set) var vectors: Matrix
     private var centroids: Matrix
-    private var groups: [Group] = []
-    /// Per head: its group and position in that group.
-    private var location: [(group: Int, position: Int)] = []
+    private var groups: [Group]
+    /// Per head id: its group and position; `.none` for a removed (free) id.
+    private var location = PagedArray<Location>(filler: .none)
+    private var freeIDs: [Int32] = []
     private var builtAt = 0
+    private(set) var count = 0
 
     init(dimensions: Int, flatLimit: Int = 2048, coarseProbe: Int = 12) {
         self.dimensions = dimensions
         self.flatLimit = flatLimit
         self.coarseProbe = coarseProbe
-        vectors = Matrix(dimensions: dimensions)
         centroids = Matrix(dimensions: dimensions)
+        groups = [Group(vectors: Matrix(dimensions: dimensions))]
     }
 
-    var count: Int { vectors.count }
-    var isTree: Bool { !groups.isEmpty }
+    /// Head ids handed out so far (live or free); ids are below this.
+    var capacity: Int { location.count }
+    var isTree: Bool { centroids.count > 0 }
 
-    func row(_ head: Int) -> [Float] { vectors.row(head) }
+    func contains(_ head: Int) -> Bool { head < location.count && location[head].group >= 0 }
 
-    mutating func append(_ vector: [Float]) {
-        vectors.append(vector)
-        location.append((-1, -1))
-        if isTree { file(count - 1) }
-        maybeRebuild()
+    func row(_ head: Int) -> [Float] {
+        let at = location[head]
+        precondition(at.group >= 0, "head \(head) was removed")
+        return groups[Int(at.group)].vectors.row(Int(at.position))
+    }
+
+    /// Adds a head and returns its id (a freed id is reused). Bulk loads pass
+    /// `rebuilding: false` and call `rebuild()` once at the end.
+    mutating func add(_ vector: [Float], rebuilding: Bool = true) -> Int {
+        let head: Int
+        if let free = freeIDs.popLast() { head = Int(free) } else { head = location.count; location.append(.none) }
+        file(head, vector)
+        count += 1
+        if rebuilding { maybeRebuild() }
+        return head
     }
 
     mutating func set(_ head: Int, _ vector: [Float]) {
-        vectors.set(head, vector)
-        if isTree {
-            unfile(head)
-            file(head)
-        }
+        unfile(head)
+        file(head, vector)
     }
 
-    /// Removes `head` by moving the last head into its place (indices shift like the
-    /// postings array they mirror).
-    mutating func swapRemove(_ head: Int) {
-        let last = count - 1
-        if isTree { unfile(head) }
-        if head != last {
-            if isTree { unfile(last) }
-            vectors.set(head, vectors.row(last))
-            location[head] = location[last]
-        }
-        vectors.removeLast()
-        location.removeLast()
-        if isTree, head != last { file(head) }
+    mutating func remove(_ head: Int) {
+        unfile(head)
+        freeIDs.append(Int32(head))
+        count -= 1
     }
 
-    /// The `n` heads nearest `query`, nearest first, with squared distances.
-    func nearest(to query: [Float], n: Int, kernels: Kernels) -> [(index: Int, distance: Float)] {
-        guard isTree else { return vectors.nearest(to: query, n: n, kernels: kernels) }
-        let probe = centroids.nearest(to: query, n: min(coarseProbe, centroids.count), kernels: kernels)
+    /// The `n` heads nearest `query`, nearest first, with squared distances. `probe`
+    /// overrides how many tree groups are scanned.
+    func nearest(to query: [Float], n: Int, probe: Int? = nil, kernels: Kernels) -> [(index: Int, distance: Float)] {
         var candidates: [(Int, Float)] = []
-        for (group, _) in probe {
+        candidates.reserveCapacity(isTree ? 4 * n : groups[0].heads.count)
+        let scanned: [Int] = isTree
+            ? centroids.nearest(to: query, n: min(probe ?? coarseProbe, centroids.count), kernels: kernels).map(\.index)
+            : [0]
+        for group in scanned {
             let members = groups[group]
+            guard !members.heads.isEmpty else { continue }
             let distances = members.vectors.squaredDistances(to: query, kernels: kernels)
-            for (position, head) in members.heads.enumerated() { candidates.append((head, distances[position])) }
+            for (position, head) in members.heads.enumerated() { candidates.append((Int(head), distances[position])) }
         }
         return TopN.select(candidates, n: n)
     }
@@ -87,41 +98,49 @@ struct HeadIndex: Sendable {
     }
 
     /// Groups every head under √H balanced k-means centroids.
-    mutating func rebuild() {
-        let k = max(2, Int(Double(count).squareRoot()))
+    mutating func rebuild(kernels: Kernels = .best) {
+        var all = Matrix(dimensions: dimensions)
+        var ids: [Int32] = []
+        ids.reserveCapacity(count)
+        for group in groups {
+            ids += group.heads
+            all.append(contentsOf: group.vectors)
+        }
+        let k = max(2, Int(Double(ids.count).squareRoot()))
         var kmeans = BalancedKMeans(k: k)
         kmeans.iterations = 6
-        let (assignment, centroids) = kmeans.fit(vectors, rows: Array(0..<count))
+        let (assignment, centroids) = kmeans.fit(all, rows: Array(0..<ids.count), kernels: kernels)
         self.centroids = centroids
         groups = (0..<centroids.count).map { _ in Group(vectors: Matrix(dimensions: dimensions)) }
-        for head in 0..<count {
-            let group = assignment[head]
-            location[head] = (group, groups[group].heads.count)
+        for (row, head) in ids.enumerated() {
+            let group = assignment[row]
+            location[Int(head)] = Location(group: Int32(group), position: Int32(groups[group].heads.count))
             groups[group].heads.append(head)
-            groups[group].vectors.append(vectors.row(head))
+            groups[group].vectors.append(all.row(row))
         }
-        builtAt = count
+        builtAt = ids.count
     }
 
-    private mutating func file(_ head: Int) {
-        let group = centroids.nearest(to: vectors.row(head), n: 1).first!.index
-        location[head] = (group, groups[group].heads.count)
-        groups[group].heads.append(head)
-        groups[group].vectors.append(vectors.row(head))
+    private mutating func file(_ head: Int, _ vector: [Float]) {
+        let group = isTree ? centroids.nearest(to: vector, n: 1).first!.index : 0
+        location[head] = Location(group: Int32(group), position: Int32(groups[group].heads.count))
+        groups[group].heads.append(Int32(head))
+        groups[group].vectors.append(vector)
     }
 
     private mutating func unfile(_ head: Int) {
-        let (group, position) = location[head]
-        guard group >= 0 else { return }
+        let at = location[head]
+        precondition(at.group >= 0, "head \(head) was removed")
+        let (group, position) = (Int(at.group), Int(at.position))
         let last = groups[group].heads.count - 1
         if position != last {
             let moved = groups[group].heads[last]
             groups[group].heads[position] = moved
             groups[group].vectors.set(position, groups[group].vectors.row(last))
-            location[moved] = (group, position)
+            location[Int(moved)] = Location(group: Int32(group), position: Int32(position))
         }
         groups[group].heads.removeLast()
         groups[group].vectors.removeLast()
-        location[head] = (-1, -1)
+        location[head] = .none
     }
 }

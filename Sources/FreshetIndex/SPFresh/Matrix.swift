@@ -70,3 +70,13 @@ enum TopN {
         return best
     }
 }
+
+extension Matrix {
+    public mutating func append(contentsOf other: Matrix) {
+        precondition(other.dimensions == dimensions)
+        values.append(contentsOf: other.values)
+    }
+
+    /// Reserves room for `rows` rows.
+    public mutating func reserve(rows: Int) { values.reserveCapacity(rows * dimensions) }
+}

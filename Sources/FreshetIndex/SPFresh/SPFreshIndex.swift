@@ -1,7 +1,27 @@
+import CFreshetKernels
+import FreshetStorage
+import Synchronization
+
+/// An id the index can persist in its checkpoints.
+public protocol IndexKey: Hashable, Sendable {
+    func write(to writer: inout BinaryWriter)
+    static func read(from reader: inout BinaryReader) throws -> Self
+}
+
+extension UInt64: IndexKey {
+    public func write(to writer: inout BinaryWriter) { writer.u64(self) }
+    public static func read(from reader: inout BinaryReader) throws -> UInt64 { try reader.u64() }
+}
+
+extension Int: IndexKey {
+    public func write(to writer: inout BinaryWriter) { writer.i64(Int64(self)) }
+    public static func read(from reader: inout BinaryReader) throws -> Int { Int(try reader.i64()) }
+}
+
 /// Parameters of the SPFresh index. Defaults follow SPANN/SPFresh's reference
 /// implementation (see reference/spfresh.md) unless noted.
 public struct SPFreshConfiguration: Sendable, Equatable {
-    /// Fraction of points that become heads (SPANN: 10–20%).
+    /// Fraction of points that become heads at build (SPANN: 10–20%).
     public var headFraction = 0.1
     /// Postings a vector is written to at most (RNG rule), ReplicaCount.
     public var replicaCount = 8
@@ -9,20 +29,30 @@ public struct SPFreshConfiguration: Sendable, Equatable {
     public var rngFactor: Float = 1.0
     /// Candidate heads considered per insert (InternalResultNum).
     public var candidateHeads = 64
-    /// Posting size cap, in vectors; a posting above it is split.
+    /// Posting size cap, in vectors; a posting above it is split by a background worker.
     public var postingLimit = 128
     /// Heads searched per query (SearchInternalResultNum).
     public var searchHeads = 64
     /// Query-aware pruning: skip heads farther than ratio × the nearest head's distance.
     public var maxDistanceRatio: Float = 8
-    /// A posting with at most this many live vectors is merged into a neighbour.
+    /// A posting with at most this many live vectors is merged away.
     public var mergeThreshold = 10
     /// Neighbouring postings checked for reassignment after a split (ReassignK).
     public var reassignNeighbours = 64
     /// Heads scanned flat up to this count; beyond it a two-level tree indexes them.
     public var headIndexFlatLimit = 2048
-    /// Coarse groups of heads a tree search visits.
+    /// Coarse groups of heads a tree search visits (raised for wide searches).
     public var headIndexProbe = 12
+    /// A posting whose in-memory appends reach this many entries is rewritten.
+    public var flushEntries = 64
+    /// Appended entries held in memory across all postings before the largest are flushed.
+    public var maxDeltaEntries = 200_000
+    /// Deletes and replacements (as a fraction of live vectors) that start a garbage sweep.
+    public var sweepGarbageFraction = 0.1
+    /// A swept posting is rewritten when at least this fraction of it is garbage.
+    public var rewriteGarbageRatio = 0.3
+    /// Postings fetched per wave when a query has a deadline (checked between waves).
+    public var fetchWave = 16
 
     public init() {}
 }
@@ -32,337 +62,794 @@ public struct SPFreshStatistics: Sendable, Equatable {
     public var heads = 0
     public var liveVectors = 0
     public var postingEntries = 0
+    public var deltaEntries = 0
     public var splits = 0
     public var merges = 0
     public var reassigned = 0
-    /// Entries that are stale versions or deleted, awaiting the next rewrite.
+    public var rewrites = 0
+    public var pendingJobs = 0
+    public var checkpoints = 0
+    /// Entries that are stale versions or deleted, awaiting the next rewrite (measured
+    /// by `measure()`, which reads every posting).
     public var garbageEntries = 0
-    /// Posting sizes (entries) in buckets of 16: [0-15, 16-31, …].
+    /// Posting sizes (entries) in buckets of 16: [0-15, 16-31, …] (from `measure()`).
     public var postingSizeHistogram: [Int] = []
+    /// The last background failure (storage errors are retried), if any.
+    public var lastError: String?
 
     public var garbageRatio: Double { postingEntries == 0 ? 0 : Double(garbageEntries) / Double(postingEntries) }
 }
 
-/// An SPFresh index: SPANN's heads (in memory) and postings (vector lists per head),
-/// kept fresh in place by LIRE — inserts append, deletes mark a version map, oversized
-/// postings split, undersized ones merge, and vectors near a changed boundary are
-/// reassigned — never by a global rebuild.
+/// What one search did, for `explain_query` and benchmarks.
+public struct SPFreshSearchResult<ID: IndexKey>: Sendable {
+    public var hits: [(id: ID, distance: Float)] = []
+    public var headsProbed = 0
+    public var postingsRead = 0
+    public var entriesScanned = 0
+    /// The deadline passed before every probed posting was read; hits are partial.
+    public var truncatedByDeadline = false
+}
+
+/// What a checkpoint wrote: the caller records `key` (e.g. in its manifest), then calls
+/// `release(_:)` so objects only older checkpoints needed are deleted.
+public struct SPFreshCheckpoint: Sendable, Equatable {
+    public var key: String
+    public var sequence: UInt64
+    public var bytes: Int
+    var retired: [UInt64]
+    var superseded: [String]
+}
+
+/// An SPFresh index: SPANN's heads in memory and postings as immutable objects in a
+/// `StorageBackend` (read through a cache), kept fresh in place by LIRE — inserts
+/// append, deletes mark a version map, and a background worker rewrites postings,
+/// splits oversized ones (reassigning vectors near the changed boundary by SPFresh's
+/// two necessary conditions) and merges undersized ones. Never a global rebuild.
 ///
-/// A value type updated by one owner at a time (the namespace's actor); queries run on
-/// copies, which share every posting a later update does not touch. Distances are
+/// Appends since a posting was last written live in memory ("deltas"); a checkpoint
+/// writes heads, deltas and the version map as one object that, with the caller's log
+/// after the checkpoint's sequence, recovers the index after a crash. Distances are
 /// squared L2; cosine is served by indexing normalised vectors.
-public struct SPFreshIndex<ID: Hashable & Sendable>: Sendable {
-    struct Posting: Sendable {
-        var slots: [Int32] = []
-        var versions: [UInt8] = []
-        var vectors: [Float] = []
-        var count: Int { slots.count }
+///
+/// Thread-safe: any number of concurrent searches, writers and the background worker.
+/// Searches run on a copy of the in-memory state (paged, so copies are cheap).
+public final class SPFreshIndex<ID: IndexKey>: Sendable {
+    struct PostingRef: Sendable {
+        /// Stored object holding the posting's base (0 = none yet).
+        var base: UInt64 = 0
+        var baseCount = 0
+        /// Entries appended since the base was written.
+        var delta = Posting()
+        /// Bumped by every structural change, so background work detects races.
+        var epoch: UInt32 = 0
+        var alive = false
+        var total: Int { baseCount + delta.count }
+    }
+
+    /// What a query copies: heads, posting references and the per-slot tables.
+    struct State: Sendable {
+        var heads: HeadIndex
+        var postings = PagedArray<PostingRef>(filler: PostingRef())
+        var ids = PagedArray<ID?>(filler: nil)
+        /// Per slot: a 7-bit version, bit 7 set when deleted.
+        var versions = PagedArray<UInt8>(filler: 0)
+    }
+
+    struct Core: Sendable {
+        var state: State
+        var slotOf: [ID: Int32] = [:]
+        var freeSlots: [Int32] = []
+        var nextObjectID: UInt64 = 1
+        var deltaEntries = 0
+        var pending = Set<Int>()
+        var sweepCursor = 0
+        var sweepRemaining = 0
+        var garbageHint = 0
+        /// Objects replaced since the last checkpoint was captured.
+        var retired: [UInt64] = []
+        var lastCheckpointKey: String?
+        var statistics = SPFreshStatistics()
+        var busy = false
     }
 
     public let dimensions: Int
     public let configuration: SPFreshConfiguration
-    private(set) var heads: HeadIndex
-    private var postings: [Posting] = []
-    /// Per internal slot: the external id, its current version (7 bits) and a deleted flag (bit 7).
-    private var ids: [ID?] = []
-    private var versions: [UInt8] = []
-    private var vectors: [[Float]] = []
-    /// Per slot: the heads holding its current version.
-    private var placements: [[Int32]] = []
-    private var slotOf: [ID: Int32] = [:]
-    private var freeSlots: [Int32] = []
-    public private(set) var statistics = SPFreshStatistics()
+    public let store: PostingStore
     let kernels: Kernels
+    let core: Mutex<Core>
+    private let wake: AsyncStream<Void>.Continuation
+    private let wakeups: AsyncStream<Void>
+    private let worker = Mutex<Task<Void, Never>?>(nil)
 
     static var deletedFlag: UInt8 { 0x80 }
 
-    public init(dimensions: Int, configuration: SPFreshConfiguration = SPFreshConfiguration(), kernels: Kernels = .best) {
+    public init(dimensions: Int, store: PostingStore, configuration: SPFreshConfiguration = SPFreshConfiguration(), kernels: Kernels = .best) {
+        precondition(dimensions > 0 && store.dimensions == dimensions, "index and posting store disagree on dimensions")
         self.dimensions = dimensions
         self.configuration = configuration
+        self.store = store
         self.kernels = kernels
-        heads = HeadIndex(dimensions: dimensions, flatLimit: configuration.headIndexFlatLimit, coarseProbe: configuration.headIndexProbe)
+        core = Mutex(Core(state: State(heads: HeadIndex(dimensions: dimensions, flatLimit: configuration.headIndexFlatLimit, coarseProbe: configuration.headIndexProbe))))
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    public var count: Int { slotOf.count }
+    deinit {
+        wake.finish()
+        worker.withLock { $0?.cancel() }
+    }
 
-    /// Builds the index over `items` from scratch: hierarchical balanced clustering picks
-    /// heads (real data points nearest each leaf's centroid), then every vector goes to
-    /// up to `replicaCount` postings by the RNG rule; oversized postings split.
-    public static func build(_ items: [(id: ID, vector: [Float])], dimensions: Int,
-                             configuration: SPFreshConfiguration = SPFreshConfiguration(), kernels: Kernels = .best) -> SPFreshIndex {
-        var index = SPFreshIndex(dimensions: dimensions, configuration: configuration, kernels: kernels)
-        guard !items.isEmpty else { return index }
-        var points = Matrix(dimensions: dimensions)
-        for item in items { points.append(item.vector) }
+    public var count: Int { core.withLock { $0.slotOf.count } }
+    public func contains(_ id: ID) -> Bool { core.withLock { $0.slotOf[id] != nil } }
+
+    public var statistics: SPFreshStatistics {
+        core.withLock { core in
+            var statistics = core.statistics
+            statistics.heads = core.state.heads.count
+            statistics.liveVectors = core.slotOf.count
+            statistics.deltaEntries = core.deltaEntries
+            statistics.pendingJobs = core.pending.count + (core.busy ? 1 : 0)
+            return statistics
+        }
+    }
+
+    /// Resident bytes of the in-memory part (heads, posting references with their
+    /// deltas, per-slot tables), an estimate for metrics.
+    public var memoryEstimate: Int {
+        core.withLock { core in
+            let heads = core.state.heads.count * (dimensions * 4 + 8)
+            let refs = core.state.postings.count * MemoryLayout<PostingRef>.stride
+            let deltas = core.deltaEntries * (dimensions * 4 + 5)
+            let slots = core.state.ids.count * (MemoryLayout<ID?>.stride + 1) + core.slotOf.count * (MemoryLayout<ID>.stride + 12)
+            return heads + refs + deltas + slots
+        }
+    }
+
+    // MARK: build
+
+    /// Builds the index over `vectors` (row i is `ids[i]`) into an empty index:
+    /// hierarchical balanced clustering picks heads (real data points nearest each
+    /// leaf's centroid), every vector goes to up to `replicaCount` postings by the RNG
+    /// rule, and each posting is written once. Oversized postings are queued for the
+    /// background worker to split.
+    public func build(ids: [ID], vectors: Matrix, threads: Int = 2) async throws {
+        precondition(ids.count == vectors.count && vectors.dimensions == dimensions)
+        precondition(core.withLock { $0.slotOf.isEmpty && $0.state.heads.count == 0 }, "build needs an empty index")
+        guard !ids.isEmpty else { return }
         let leafSize = max(2, Int((1 / configuration.headFraction).rounded()))
-        let leaves = BalancedKMeans.hierarchical(points, rows: Array(0..<items.count), leafSize: leafSize, kernels: kernels)
+        let leaves = BalancedKMeans.hierarchical(vectors, rows: Array(0..<ids.count), leafSize: leafSize, kernels: kernels)
+        var heads = HeadIndex(dimensions: dimensions, flatLimit: configuration.headIndexFlatLimit, coarseProbe: configuration.headIndexProbe)
+        var headRows: [[Float]] = []
+        headRows.reserveCapacity(leaves.count)
         for leaf in leaves {
             var centroid = [Float](repeating: 0, count: dimensions)
-            for row in leaf { let v = points.row(row); for d in 0..<dimensions { centroid[d] += v[d] } }
+            for row in leaf { let v = vectors.row(row); for d in 0..<dimensions { centroid[d] += v[d] } }
             for d in 0..<dimensions { centroid[d] /= Float(leaf.count) }
             var best = leaf[0], bestDistance = Float.infinity
             for row in leaf {
-                let distance = kernels.l2SquaredUnchecked(centroid, points.row(row))
+                let distance = kernels.l2SquaredUnchecked(centroid, vectors.row(row))
                 if distance < bestDistance { bestDistance = distance; best = row }
             }
-            index.heads.append(points.row(best))
-            index.postings.append(Posting())
+            headRows.append(vectors.row(best))
         }
-        for item in items { index.insert(item.id, item.vector, splitting: false) }
-        for posting in 0..<index.postings.count where index.postings[posting].count > configuration.postingLimit {
-            index.split(posting)
-        }
-        index.refreshStatistics()
-        return index
-    }
-
-    // MARK: queries
-
-    /// The `k` nearest live ids to `query` with their squared distances, nearest first.
-    /// `accept` filters ids (a filtered search); `searchHeads` overrides the default.
-    public func search(_ query: [Float], k: Int, searchHeads: Int? = nil, accept: (ID) -> Bool = { _ in true }) -> [(id: ID, distance: Float)] {
-        guard k > 0, !postings.isEmpty else { return [] }
-        let probe = heads.nearest(to: query, n: searchHeads ?? configuration.searchHeads, kernels: kernels)
-        guard let nearest = probe.first else { return [] }
-        let limit = nearest.distance > 0 ? nearest.distance * configuration.maxDistanceRatio : .infinity
-        var seen = Set<Int32>()
-        var best: [(slot: Int32, distance: Float)] = []
-        var worst = Float.infinity
-        for (head, headDistance) in probe {
-            if headDistance > limit, best.count == k { break }
-            let posting = postings[head]
-            for entry in 0..<posting.count {
-                let slot = posting.slots[entry]
-                guard posting.versions[entry] == versions[Int(slot)] else { continue }  // stale or deleted
-                guard seen.insert(slot).inserted else { continue }
-                let distance = posting.vectors.withUnsafeBufferPointer { rows in
-                    query.withUnsafeBufferPointer { q in
-                        kernels.l2SquaredRaw(q.baseAddress!, rows.baseAddress! + entry * dimensions, dimensions)
+        for row in headRows { _ = heads.add(row, rebuilding: false) }
+        if heads.count > configuration.headIndexFlatLimit { heads.rebuild(kernels: kernels) }
+        // Placement in parallel: each thread takes a stride of the rows.
+        let frozen = heads
+        let chosen = await withTaskGroup(of: [(Int, [Int])].self) { group in
+            for thread in 0..<max(1, threads) {
+                group.addTask { [self] in
+                    var out: [(Int, [Int])] = []
+                    for row in stride(from: thread, to: ids.count, by: max(1, threads)) {
+                        out.append((row, Self.selectPostings(for: vectors.row(row), heads: frozen, configuration: configuration, kernels: kernels)))
                     }
+                    return out
                 }
-                if best.count == k, distance >= worst { continue }
-                guard let id = ids[Int(slot)], accept(id) else { continue }
-                var low = 0, high = best.count
-                while low < high {
-                    let mid = (low + high) / 2
-                    if best[mid].distance <= distance { low = mid + 1 } else { high = mid }
+            }
+            var all = [[Int]](repeating: [], count: ids.count)
+            for await part in group { for (row, selection) in part { all[row] = selection } }
+            return all
+        }
+        var members = [[Int32]](repeating: [], count: heads.capacity)
+        for (row, selection) in chosen.enumerated() { for head in selection { members[head].append(Int32(row)) } }
+        // Write each posting once, a few at a time.
+        let firstID = core.withLock { core -> UInt64 in
+            defer { core.nextObjectID += UInt64(members.count) }
+            return core.nextObjectID
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var inFlight = 0
+            for (head, rows) in members.enumerated() where !rows.isEmpty {
+                if inFlight >= 8 { try await group.next(); inFlight -= 1 }
+                group.addTask { [self] in
+                    var posting = Posting()
+                    posting.slots.reserveCapacity(rows.count)
+                    posting.vectors.reserveCapacity(rows.count * dimensions)
+                    for row in rows { posting.append(slot: row, version: 0, vector: vectors.row(Int(row))) }
+                    try await store.write(posting, id: firstID + UInt64(head))
                 }
-                best.insert((slot, distance), at: low)
-                if best.count > k { best.removeLast() }
-                if best.count == k { worst = best[k - 1].distance }
+                inFlight += 1
+            }
+            try await group.waitForAll()
+        }
+        core.withLock { core in
+            core.state.heads = heads
+            for (head, rows) in members.enumerated() {
+                var ref = PostingRef()
+                ref.alive = true
+                if !rows.isEmpty { ref.base = firstID + UInt64(head); ref.baseCount = rows.count }
+                core.state.postings.append(ref)
+                if rows.count > configuration.postingLimit { core.pending.insert(head) }
+            }
+            for (row, id) in ids.enumerated() {
+                core.state.ids.append(id)
+                core.state.versions.append(0)
+                core.slotOf[id] = Int32(row)
             }
         }
-        return best.map { (ids[Int($0.slot)]!, $0.distance) }
+        signal()
     }
-
-    public func contains(_ id: ID) -> Bool { slotOf[id] != nil }
 
     // MARK: updates
 
-    /// Inserts or replaces `id`: the new version is appended to the postings the RNG
-    /// rule picks; copies of an older version become garbage.
-    public mutating func insert(_ id: ID, _ vector: [Float]) {
-        insert(id, vector, splitting: true)
+    /// Inserts or replaces vectors: each new version is appended to the postings the
+    /// RNG rule picks; copies of an older version become garbage. Foreground work is
+    /// append-only; splits and rewrites happen on the background worker.
+    public func upsert(_ items: [(id: ID, vector: [Float])]) {
+        guard !items.isEmpty else { return }
+        for item in items { precondition(item.vector.count == dimensions, "vector of \(item.vector.count) dimensions in a \(dimensions)-d index") }
+        let heads = core.withLock { $0.state.heads }
+        let selections = heads.count == 0 ? [] : items.map { Self.selectPostings(for: $0.vector, heads: heads, configuration: configuration, kernels: kernels) }
+        core.withLock { core in
+            for (position, item) in items.enumerated() {
+                let slot = Self.claimSlot(&core, for: item.id)
+                var selection = position < selections.count ? selections[position] : []
+                if core.state.heads.count == 0 {
+                    selection = [Self.addHead(&core, item.vector)]
+                } else if selection.isEmpty || selection.contains(where: { !core.state.heads.contains($0) }) {
+                    // The heads changed under us (a merge removed one): choose again.
+                    selection = Self.selectPostings(for: item.vector, heads: core.state.heads, configuration: configuration, kernels: kernels)
+                }
+                Self.place(&core, slot: slot, vector: item.vector, heads: selection, configuration: configuration)
+            }
+        }
+        signal()
     }
 
-    private mutating func insert(_ id: ID, _ vector: [Float], splitting: Bool) {
-        precondition(vector.count == dimensions, "vector of \(vector.count) dimensions in a \(dimensions)-d index")
+    /// Marks ids deleted; their copies are dropped when their postings are rewritten.
+    public func delete(_ ids: [ID]) {
+        guard !ids.isEmpty else { return }
+        core.withLock { core in
+            for id in ids {
+                guard let slot = core.slotOf.removeValue(forKey: id) else { continue }
+                core.state.versions[Int(slot)] = (core.state.versions[Int(slot)] & 0x7F) | Self.deletedFlag
+                core.state.ids[Int(slot)] = nil
+                core.freeSlots.append(slot)
+                core.garbageHint += 1
+            }
+            Self.maybeStartSweep(&core, configuration: configuration)
+        }
+        signal()
+    }
+
+    private static func claimSlot(_ core: inout Core, for id: ID) -> Int32 {
+        if let existing = core.slotOf[id] {
+            core.state.versions[Int(existing)] = (core.state.versions[Int(existing)] &+ 1) & 0x7F
+            core.garbageHint += 1
+            return existing
+        }
         let slot: Int32
-        if let existing = slotOf[id] {
-            slot = existing
-            versions[Int(slot)] = (versions[Int(slot)] &+ 1) & 0x7F
-        } else if let reused = freeSlots.popLast() {
+        if let reused = core.freeSlots.popLast() {
             slot = reused
-            ids[Int(slot)] = id
-            versions[Int(slot)] = (versions[Int(slot)] & 0x7F &+ 1) & 0x7F
-            slotOf[id] = slot
+            core.state.versions[Int(slot)] = (core.state.versions[Int(slot)] & 0x7F &+ 1) & 0x7F
+            core.state.ids[Int(slot)] = id
         } else {
-            slot = Int32(ids.count)
-            ids.append(id)
-            versions.append(0)
-            vectors.append([])
-            placements.append([])
-            slotOf[id] = slot
+            slot = Int32(core.state.ids.count)
+            core.state.ids.append(id)
+            core.state.versions.append(0)
         }
-        vectors[Int(slot)] = vector
-        if heads.count == 0 {
-            heads.append(vector)
-            postings.append(Posting())
-        }
-        place(slot, splitting: splitting)
+        core.slotOf[id] = slot
+        return slot
     }
 
-    /// Marks `id` deleted; its copies are dropped when their postings are rewritten.
-    public mutating func delete(_ id: ID) {
-        guard let slot = slotOf.removeValue(forKey: id) else { return }
-        versions[Int(slot)] = (versions[Int(slot)] & 0x7F) | Self.deletedFlag
-        ids[Int(slot)] = nil
-        vectors[Int(slot)] = []
-        placements[Int(slot)] = []
-        freeSlots.append(slot)
+    private static func addHead(_ core: inout Core, _ vector: [Float]) -> Int {
+        let head = core.state.heads.add(vector)
+        core.state.postings.grow(to: head + 1)
+        var ref = PostingRef()
+        ref.alive = true
+        ref.epoch = core.state.postings[head].epoch &+ 1
+        core.state.postings[head] = ref
+        return head
     }
 
-    /// Appends `slot`'s current version to the postings chosen by the RNG rule.
-    private mutating func place(_ slot: Int32, splitting: Bool) {
-        let vector = vectors[Int(slot)]
-        let chosen = selectPostings(for: vector)
-        placements[Int(slot)] = chosen.map { Int32($0) }
-        var oversized: [Int] = []
-        for head in chosen {
-            postings[head].slots.append(slot)
-            postings[head].versions.append(versions[Int(slot)])
-            postings[head].vectors.append(contentsOf: vector)
-            if postings[head].count > configuration.postingLimit { oversized.append(head) }
+    /// Appends `slot`'s current version to `heads`' deltas; queues postings that need work.
+    private static func place(_ core: inout Core, slot: Int32, vector: [Float], heads: [Int], configuration: SPFreshConfiguration) {
+        let version = core.state.versions[Int(slot)]
+        for head in heads {
+            core.state.postings[head].delta.append(slot: slot, version: version, vector: vector)
+            core.deltaEntries += 1
+            let ref = core.state.postings[head]
+            if ref.total > configuration.postingLimit || ref.delta.count >= configuration.flushEntries { core.pending.insert(head) }
         }
-        if splitting { for head in oversized where head < postings.count && postings[head].count > configuration.postingLimit { split(head) } }
+    }
+
+    private static func maybeStartSweep(_ core: inout Core, configuration: SPFreshConfiguration) {
+        guard core.sweepRemaining == 0,
+              Double(core.garbageHint) >= configuration.sweepGarbageFraction * Double(max(core.slotOf.count, 1)) else { return }
+        core.garbageHint = 0
+        core.sweepRemaining = core.state.postings.count
     }
 
     /// SPANN's RNG rule over the nearest `candidateHeads` heads.
-    func selectPostings(for vector: [Float]) -> [Int] {
+    static func selectPostings(for vector: [Float], heads: HeadIndex, configuration: SPFreshConfiguration, kernels: Kernels) -> [Int] {
         let candidates = heads.nearest(to: vector, n: configuration.candidateHeads, kernels: kernels)
         var chosen: [Int] = []
+        var chosenRows: [[Float]] = []
         for (head, distance) in candidates {
             if chosen.count == configuration.replicaCount { break }
-            let headVector = heads.row(head)
-            let blocked = chosen.contains { accepted in
-                configuration.rngFactor * kernels.l2SquaredUnchecked(headVector, heads.row(accepted)) < distance
+            let row = heads.row(head)
+            let blocked = chosenRows.contains { accepted in
+                configuration.rngFactor * kernels.l2SquaredUnchecked(row, accepted) < distance
             }
-            if !blocked { chosen.append(head) }
+            if !blocked { chosen.append(head); chosenRows.append(row) }
         }
         if chosen.isEmpty, let first = candidates.first { chosen.append(first.index) }
         return chosen
     }
 
-    // MARK: LIRE
+    // MARK: queries
 
-    /// Drops garbage from a posting; splits it with 2-means when still over the limit,
-    /// then reassigns the vectors whose nearest head may have changed (SPFresh's two
-    /// necessary conditions).
-    mutating func split(_ head: Int) {
-        let kept = compact(head)
-        guard kept.count > configuration.postingLimit else { return }
-        var local = Matrix(dimensions: dimensions)
-        for slot in kept { local.append(vectors[Int(slot)]) }
-        var kmeans = BalancedKMeans(k: 2)
-        kmeans.seed = UInt64(head) &+ UInt64(statistics.splits)
-        let (assignment, centroids) = kmeans.fit(local, rows: Array(0..<kept.count), kernels: kernels)
-        let oldHead = heads.row(head)
-        let newHead = postings.count
-        heads.set(head, centroids.row(0))
-        heads.append(centroids.row(1))
-        postings[head] = Posting()
-        postings.append(Posting())
-        for (position, slot) in kept.enumerated() {
-            let target = assignment[position] == 0 ? head : newHead
-            if target == newHead, let at = placements[Int(slot)].firstIndex(of: Int32(head)) {
-                placements[Int(slot)][at] = Int32(newHead)
+    /// The `k` nearest live ids to `query` with their squared distances, nearest first.
+    /// `accept` filters ids; `searchHeads` overrides the default; past `deadline` the
+    /// search stops reading postings and returns what it has.
+    public func search(
+        _ query: [Float], k: Int, searchHeads: Int? = nil, deadline: ContinuousClock.Instant? = nil,
+        accept: (@Sendable (ID) -> Bool)? = nil
+    ) async throws -> SPFreshSearchResult<ID> {
+        precondition(query.count == dimensions, "query of \(query.count) dimensions in a \(dimensions)-d index")
+        var attempt = 0
+        while true {
+            attempt += 1
+            let state = core.withLock { $0.state }
+            if let result = try await search(query, k: k, in: state, searchHeads: searchHeads ?? configuration.searchHeads, deadline: deadline, accept: accept) {
+                return result
             }
-            postings[target].slots.append(slot)
-            postings[target].versions.append(versions[Int(slot)])
-            postings[target].vectors.append(contentsOf: vectors[Int(slot)])
-        }
-        statistics.splits += 1
-        // Condition 1: a vector of the split posting that was closer to the old head
-        // than to its new head may now belong elsewhere.
-        var candidates: [Int32] = []
-        for (position, slot) in kept.enumerated() {
-            let vector = vectors[Int(slot)]
-            let assigned = assignment[position] == 0 ? head : newHead
-            if kernels.l2SquaredUnchecked(vector, oldHead) <= kernels.l2SquaredUnchecked(vector, heads.row(assigned)) {
-                candidates.append(slot)
+            // A posting object was replaced and deleted while we read: use the new state.
+            guard attempt < 4 else {
+                throw StorageError(.corrupt, "posting objects referenced by the index are missing from storage")
             }
-        }
-        // Condition 2: a vector in a nearby posting that is closer to a new head than
-        // to the old one may now belong to the new head.
-        let neighbours = heads.nearest(to: oldHead, n: configuration.reassignNeighbours, kernels: kernels)
-        let newHeads = [heads.row(head), heads.row(newHead)]
-        for (neighbour, _) in neighbours where neighbour != head && neighbour != newHead {
-            let posting = postings[neighbour]
-            for entry in 0..<posting.count {
-                let slot = posting.slots[entry]
-                guard posting.versions[entry] == versions[Int(slot)] else { continue }
-                let vector = vectors[Int(slot)]
-                let toOld = kernels.l2SquaredUnchecked(vector, oldHead)
-                if newHeads.contains(where: { kernels.l2SquaredUnchecked(vector, $0) < toOld }) { candidates.append(slot) }
-            }
-        }
-        for slot in Set(candidates) where ids[Int(slot)] != nil {
-            reassign(slot)
         }
     }
 
-    /// Re-runs placement for `slot` with a new version when its postings change.
-    private mutating func reassign(_ slot: Int32) {
-        let vector = vectors[Int(slot)]
-        let chosen = Set(selectPostings(for: vector).map { Int32($0) })
-        guard chosen != Set(placements[Int(slot)]) else { return }
-        versions[Int(slot)] = (versions[Int(slot)] &+ 1) & 0x7F
-        statistics.reassigned += 1
-        place(slot, splitting: false)
-    }
-
-    /// Rewrites a posting without its garbage; returns the live slots it keeps.
-    @discardableResult
-    private mutating func compact(_ head: Int) -> [Int32] {
-        let posting = postings[head]
-        var rewritten = Posting()
-        for entry in 0..<posting.count {
-            let slot = posting.slots[entry]
-            guard posting.versions[entry] == versions[Int(slot)], ids[Int(slot)] != nil,
-                  !rewritten.slots.contains(slot) else { continue }
-            rewritten.slots.append(slot)
-            rewritten.versions.append(posting.versions[entry])
-            rewritten.vectors.append(contentsOf: posting.vectors[(entry * dimensions)..<((entry + 1) * dimensions)])
+    private func search(
+        _ query: [Float], k: Int, in state: State, searchHeads: Int, deadline: ContinuousClock.Instant?,
+        accept: (@Sendable (ID) -> Bool)?
+    ) async throws -> SPFreshSearchResult<ID>? {
+        var result = SPFreshSearchResult<ID>()
+        guard k > 0, state.heads.count > 0 else { return result }
+        let probe = max(configuration.headIndexProbe, searchHeads / 4)
+        var nearest = state.heads.nearest(to: query, n: searchHeads, probe: probe, kernels: kernels)
+        if let first = nearest.first, first.distance > 0 {
+            let limit = first.distance * configuration.maxDistanceRatio
+            if let cut = nearest.firstIndex(where: { $0.distance > limit }), cut >= 1 { nearest.removeSubrange(cut...) }
         }
-        postings[head] = rewritten
-        return rewritten.slots
-    }
-
-    /// Merges postings that fell to `mergeThreshold` live vectors or fewer into their
-    /// nearest neighbour and removes their heads; their vectors are re-placed.
-    public mutating func mergeSmallPostings() {
-        var head = 0
-        while head < postings.count, postings.count > 1 {
-            let live = compact(head)
-            guard live.count <= configuration.mergeThreshold else { head += 1; continue }
-            // Remove the head (swap with the last), then re-place its vectors.
-            let last = postings.count - 1
-            heads.swapRemove(head)
-            if head != last {
-                postings[head] = postings[last]
-                let moved = postings[head]
-                for entry in 0..<moved.count where moved.versions[entry] == versions[Int(moved.slots[entry])] {
-                    let slot = Int(moved.slots[entry])
-                    if let at = placements[slot].firstIndex(of: Int32(last)) { placements[slot][at] = Int32(head) }
+        result.headsProbed = nearest.count
+        var top = TopSlots(k: k)
+        var distances: [Float] = []
+        let wave = deadline == nil ? nearest.count : max(1, configuration.fetchWave)
+        var start = 0
+        while start < nearest.count {
+            let heads = nearest[start..<min(nearest.count, start + wave)].map(\.index)
+            start += wave
+            let wanted = heads.compactMap { state.postings[$0].base == 0 ? nil : state.postings[$0].base }
+            let fetched = try await store.fetch(wanted)
+            guard fetched.count == Set(wanted).count else { return nil }
+            for head in heads {
+                let ref = state.postings[head]
+                if ref.base != 0, let base = fetched[ref.base] {
+                    scan(base, query: query, state: state, top: &top, distances: &distances, accept: accept)
+                    result.postingsRead += 1
+                    result.entriesScanned += base.count
+                }
+                if !ref.delta.isEmpty {
+                    scan(ref.delta, query: query, state: state, top: &top, distances: &distances, accept: accept)
+                    result.entriesScanned += ref.delta.count
                 }
             }
-            postings.removeLast()
-            statistics.merges += 1
-            for slot in live where ids[Int(slot)] != nil {
-                versions[Int(slot)] = (versions[Int(slot)] &+ 1) & 0x7F
-                place(slot, splitting: true)
-                statistics.reassigned += 1
+            if let deadline, start < nearest.count, ContinuousClock.now >= deadline {
+                result.truncatedByDeadline = true
+                break
             }
-            // Copies in other postings now carry a stale version; they are garbage.
         }
-        refreshStatistics()
+        result.hits = top.items.map { (state.ids[Int($0.slot)]!, $0.distance) }
+        return result
     }
 
-    /// Recomputes the statistics that need a full pass (posting sizes, garbage).
-    public mutating func refreshStatistics() {
-        statistics.heads = postings.count
-        statistics.liveVectors = slotOf.count
+    private func scan(
+        _ posting: Posting, query: [Float], state: State, top: inout TopSlots, distances: inout [Float],
+        accept: (@Sendable (ID) -> Bool)?
+    ) {
+        let count = posting.count
+        guard count > 0 else { return }
+        if distances.count < count { distances = [Float](repeating: 0, count: count) }
+        distances.withUnsafeMutableBufferPointer { out in
+            query.withUnsafeBufferPointer { q in
+                posting.vectors.withUnsafeBufferPointer { rows in
+                    freshet_l2sq_f32_batch(kernels.level.isa, q.baseAddress, rows.baseAddress, count, dimensions, out.baseAddress)
+                }
+            }
+        }
+        for entry in 0..<count {
+            let distance = distances[entry]
+            guard distance < top.worst else { continue }
+            let slot = posting.slots[entry]
+            guard posting.versions[entry] == state.versions[Int(slot)] else { continue }  // stale or deleted
+            if let accept, let id = state.ids[Int(slot)], !accept(id) { continue }
+            top.insert(slot: slot, distance: distance)
+        }
+    }
+
+    // MARK: background work
+
+    /// Starts the background worker (idempotent). It runs splits, merges, rewrites and
+    /// garbage sweeps whenever updates queue them.
+    public func startBackgroundWork() {
+        worker.withLock { task in
+            guard task == nil else { return }
+            task = Task.detached { [weak self, wakeups] in
+                for await _ in wakeups {
+                    guard let self else { return }
+                    await self.runPendingJobs()
+                    if Task.isCancelled { return }
+                }
+            }
+        }
+        signal()
+    }
+
+    /// Stops the background worker after its current job.
+    public func stopBackgroundWork() async {
+        let task = worker.withLock { task -> Task<Void, Never>? in
+            defer { task = nil }
+            return task
+        }
+        task?.cancel()
+        await task?.value
+    }
+
+    func signal() { wake.yield() }
+
+    private func runPendingJobs() async {
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                guard try await runOneJob() else { return }
+                failures = 0
+            } catch {
+                failures += 1
+                core.withLock { $0.statistics.lastError = "\(error)" }
+                try? await Task.sleep(for: .milliseconds(min(2000, 20 << min(failures, 6))))
+            }
+        }
+    }
+
+    /// Runs queued work until none is left (tests and benchmarks call this directly;
+    /// it is what the background worker does).
+    public func maintainUntilIdle() async throws {
+        while try await runOneJob() {}
+    }
+
+    private enum Job {
+        case rewrite(Int, sweep: Bool)
+    }
+
+    /// Picks and runs one job; false when there was nothing to do.
+    private func runOneJob() async throws -> Bool {
+        let job: Job? = core.withLock { core in
+            guard !core.busy else { return nil }
+            if core.deltaEntries > configuration.maxDeltaEntries, core.pending.count < 64 {
+                // Over the memory budget: flush the largest deltas first.
+                var sizes: [(Int, Int)] = []
+                for head in 0..<core.state.postings.count where core.state.postings[head].alive && !core.state.postings[head].delta.isEmpty {
+                    sizes.append((head, core.state.postings[head].delta.count))
+                }
+                sizes.sort { $0.1 > $1.1 }
+                for (head, _) in sizes.prefix(256) { core.pending.insert(head) }
+            }
+            if let head = core.pending.popFirst() {
+                core.busy = true
+                return .rewrite(head, sweep: false)
+            }
+            while core.sweepRemaining > 0 {
+                core.sweepRemaining -= 1
+                let head = core.sweepCursor % max(core.state.postings.count, 1)
+                core.sweepCursor = head + 1
+                if head < core.state.postings.count, core.state.postings[head].alive {
+                    core.busy = true
+                    return .rewrite(head, sweep: true)
+                }
+            }
+            return nil
+        }
+        guard let job else { return false }
+        defer { core.withLock { $0.busy = false } }
+        switch job {
+        case .rewrite(let head, let sweep):
+            do {
+                try await rewrite(head, sweep: sweep)
+            } catch {
+                core.withLock { _ = $0.pending.insert(head) }
+                throw error
+            }
+        }
+        return true
+    }
+
+    /// Reads a posting's base and the delta entries present now, drops garbage, then
+    /// merges it away (few live vectors), splits it (over the limit) or writes it anew.
+    private func rewrite(_ head: Int, sweep: Bool) async throws {
+        guard let (ref, state) = core.withLock({ core -> (PostingRef, State)? in
+            let ref = core.state.postings[head]
+            return ref.alive ? (ref, core.state) : nil
+        }) else { return }
+        var live = Posting()
+        var seen = Set<Int32>()
+        var scanned = 0
+        func keep(_ posting: Posting) {
+            for entry in 0..<posting.count {
+                let slot = posting.slots[entry]
+                scanned += 1
+                guard posting.versions[entry] == state.versions[Int(slot)], seen.insert(slot).inserted else { continue }
+                live.append(slot: slot, version: posting.versions[entry], vector: posting.vector(entry, dimensions: dimensions))
+            }
+        }
+        if ref.base != 0 {
+            guard let base = try await store.fetch([ref.base])[ref.base] else {
+                throw StorageError(.corrupt, "posting object \(store.key(ref.base)) referenced by head \(head) is missing")
+            }
+            keep(base)
+        }
+        keep(ref.delta)
+        let garbage = scanned - live.count
+        if sweep, live.count > configuration.mergeThreshold, live.count <= configuration.postingLimit,
+           Double(garbage) < configuration.rewriteGarbageRatio * Double(max(scanned, 1)) {
+            return  // clean enough; nothing to write
+        }
+        let headCount = core.withLock { $0.state.heads.count }
+        if live.count <= configuration.mergeThreshold, headCount > 1 {
+            try merge(head, ref: ref, live: live)
+        } else if live.count > configuration.postingLimit {
+            try await split(head, ref: ref, live: live)
+        } else {
+            let id = core.withLock { core -> UInt64 in defer { core.nextObjectID += 1 }; return core.nextObjectID }
+            if !live.isEmpty { try await store.write(live, id: id) }
+            let installed = core.withLock { core -> Bool in
+                var current = core.state.postings[head]
+                guard current.alive, current.epoch == ref.epoch else { return false }
+                var delta = Posting()
+                delta.append(current.delta, from: ref.delta.count, dimensions: dimensions)
+                core.deltaEntries -= ref.delta.count
+                if current.base != 0 { core.retired.append(current.base) }
+                current.base = live.isEmpty ? 0 : id
+                current.baseCount = live.count
+                current.delta = delta
+                current.epoch &+= 1
+                core.state.postings[head] = current
+                core.statistics.rewrites += 1
+                if current.total > configuration.postingLimit || current.delta.count >= configuration.flushEntries { core.pending.insert(head) }
+                return true
+            }
+            if !installed, !live.isEmpty { try await store.delete([id]) }
+        }
+    }
+
+    /// Removes a posting with few live vectors and re-places them (with new versions)
+    /// by the RNG rule among the remaining heads.
+    private func merge(_ head: Int, ref: PostingRef, live: Posting) throws {
+        core.withLock { core in
+            var current = core.state.postings[head]
+            guard current.alive, current.epoch == ref.epoch else { return }
+            // Entries appended after we read the posting move too.
+            var moving = live
+            moving.append(current.delta, from: ref.delta.count, dimensions: dimensions)
+            core.deltaEntries -= current.delta.count
+            if current.base != 0 { core.retired.append(current.base) }
+            core.state.heads.remove(head)
+            current = PostingRef()
+            current.epoch = core.state.postings[head].epoch &+ 1
+            core.state.postings[head] = current
+            core.pending.remove(head)
+            core.statistics.merges += 1
+            var placed = Set<Int32>()
+            for entry in 0..<moving.count {
+                let slot = moving.slots[entry]
+                guard moving.versions[entry] == core.state.versions[Int(slot)], core.state.ids[Int(slot)] != nil,
+                      placed.insert(slot).inserted else { continue }
+                core.state.versions[Int(slot)] = (core.state.versions[Int(slot)] &+ 1) & 0x7F
+                let vector = moving.vector(entry, dimensions: dimensions)
+                let selection = Self.selectPostings(for: vector, heads: core.state.heads, configuration: configuration, kernels: kernels)
+                Self.place(&core, slot: slot, vector: vector, heads: selection, configuration: configuration)
+                core.statistics.reassigned += 1
+            }
+        }
+    }
+
+    /// Splits an oversized posting with balanced 2-means into the old head id (moved to
+    /// the first centroid) and a new head, then reassigns vectors whose best postings may
+    /// have changed, using SPFresh's two necessary conditions to pick candidates.
+    private func split(_ head: Int, ref: PostingRef, live: Posting) async throws {
+        var local = Matrix(dimensions: dimensions, values: live.vectors)
+        var kmeans = BalancedKMeans(k: 2)
+        kmeans.seed = UInt64(head) &* 31 &+ UInt64(ref.epoch)
+        var (assignment, centroids) = kmeans.fit(local, rows: Array(0..<live.count), kernels: kernels)
+        if Set(assignment).count < 2 {
+            // Identical vectors: halve so the posting still fits.
+            assignment = (0..<live.count).map { $0 < live.count / 2 ? 0 : 1 }
+            centroids = Matrix(dimensions: dimensions)
+            centroids.append(local.row(0))
+            centroids.append(local.row(live.count - 1))
+        }
+        local = Matrix(dimensions: dimensions)
+        var parts = [Posting(), Posting()]
+        for entry in 0..<live.count {
+            parts[assignment[entry]].append(slot: live.slots[entry], version: live.versions[entry], vector: live.vector(entry, dimensions: dimensions))
+        }
+        let ids = core.withLock { core -> (UInt64, UInt64) in defer { core.nextObjectID += 2 }; return (core.nextObjectID, core.nextObjectID + 1) }
+        try await store.write(parts[0], id: ids.0)
+        try await store.write(parts[1], id: ids.1)
+        let newCentroids = [centroids.row(0), centroids.row(1)]
+        let installed = core.withLock { core -> (old: [Float], newHead: Int, state: State)? in
+            let current = core.state.postings[head]
+            guard current.alive, current.epoch == ref.epoch else { return nil }
+            let old = core.state.heads.row(head)
+            core.state.heads.set(head, newCentroids[0])
+            let newHead = core.state.heads.add(newCentroids[1])
+            core.state.postings.grow(to: newHead + 1)
+            var first = PostingRef(), second = PostingRef()
+            first.alive = true; second.alive = true
+            first.base = ids.0; first.baseCount = parts[0].count; first.epoch = current.epoch &+ 1
+            second.base = ids.1; second.baseCount = parts[1].count; second.epoch = core.state.postings[newHead].epoch &+ 1
+            // Entries appended after we read the posting go to the nearer new head.
+            for entry in ref.delta.count..<current.delta.count {
+                let vector = current.delta.vector(entry, dimensions: dimensions)
+                let side = kernels.l2SquaredUnchecked(vector, newCentroids[0]) <= kernels.l2SquaredUnchecked(vector, newCentroids[1])
+                if side { first.delta.append(slot: current.delta.slots[entry], version: current.delta.versions[entry], vector: vector) } else { second.delta.append(slot: current.delta.slots[entry], version: current.delta.versions[entry], vector: vector) }
+            }
+            core.deltaEntries -= ref.delta.count
+            if current.base != 0 { core.retired.append(current.base) }
+            core.state.postings[head] = first
+            core.state.postings[newHead] = second
+            for (target, posting) in [(head, first), (newHead, second)] where posting.total > configuration.postingLimit {
+                core.pending.insert(target)
+            }
+            core.statistics.splits += 1
+            return (old, newHead, core.state)
+        }
+        guard let installed else {
+            try await store.delete([ids.0, ids.1])
+            return
+        }
+        try await reassign(afterSplitOf: head, newHead: installed.newHead, oldCentroid: installed.old, newCentroids: newCentroids,
+                           parts: parts, assignment: assignment, state: installed.state)
+    }
+
+    /// LIRE's reassignment after a split. Condition 1: a vector of the split posting is a
+    /// candidate only if it was at least as close to the old head as to its new head.
+    /// Condition 2: a vector of one of the `reassignNeighbours` nearest postings is a
+    /// candidate only if a new head is closer to it than the old head was. Candidates
+    /// re-run the RNG rule; where the chosen postings lack the vector it gets a new
+    /// version and is appended to them (old copies die by version mismatch).
+    private func reassign(
+        afterSplitOf head: Int, newHead: Int, oldCentroid: [Float], newCentroids: [[Float]],
+        parts: [Posting], assignment: [Int], state: State
+    ) async throws {
+        // Candidate slot → its version, vector and the posting it was found in.
+        var candidates: [Int32: (version: UInt8, vector: [Float], foundIn: Int)] = [:]
+        for (side, part) in parts.enumerated() {
+            let target = side == 0 ? head : newHead
+            for entry in 0..<part.count {
+                let vector = part.vector(entry, dimensions: dimensions)
+                if kernels.l2SquaredUnchecked(vector, oldCentroid) <= kernels.l2SquaredUnchecked(vector, newCentroids[side]) {
+                    candidates[part.slots[entry]] = (part.versions[entry], vector, target)
+                }
+            }
+        }
+        let neighbours = state.heads.nearest(to: oldCentroid, n: configuration.reassignNeighbours, kernels: kernels)
+            .map(\.index).filter { $0 != head && $0 != newHead }
+        let fetched = try await store.fetch(neighbours.compactMap { state.postings[$0].base == 0 ? nil : state.postings[$0].base })
+        for neighbour in neighbours {
+            let ref = state.postings[neighbour]
+            var postings = [ref.delta]
+            if ref.base != 0, let base = fetched[ref.base] { postings.append(base) }
+            for posting in postings {
+                for entry in 0..<posting.count {
+                    let slot = posting.slots[entry]
+                    guard candidates[slot] == nil, posting.versions[entry] == state.versions[Int(slot)] else { continue }
+                    let vector = posting.vector(entry, dimensions: dimensions)
+                    let toOld = kernels.l2SquaredUnchecked(vector, oldCentroid)
+                    if newCentroids.contains(where: { kernels.l2SquaredUnchecked(vector, $0) < toOld }) {
+                        candidates[slot] = (posting.versions[entry], vector, neighbour)
+                    }
+                }
+            }
+        }
+        guard !candidates.isEmpty else { return }
+        let heads = core.withLock { $0.state.heads }
+        let inSplit = Set(parts[0].slots).union(parts[1].slots)
+        var moves: [(slot: Int32, version: UInt8, vector: [Float], selection: [Int])] = []
+        for (slot, candidate) in candidates {
+            // A vector moves when its posting is no longer among its RNG choices (as in
+            // SPFresh), or when it now belongs to a new head that lacks it.
+            let selection = Self.selectPostings(for: candidate.vector, heads: heads, configuration: configuration, kernels: kernels)
+            let wantsNewHead = !inSplit.contains(slot) && (selection.contains(head) || selection.contains(newHead))
+            if !selection.contains(candidate.foundIn) || wantsNewHead {
+                moves.append((slot, candidate.version, candidate.vector, selection))
+            }
+        }
+        guard !moves.isEmpty else { return }
+        core.withLock { core in
+            for move in moves {
+                // Skip vectors written or deleted since we looked: their new version is placed.
+                guard core.state.versions[Int(move.slot)] == move.version, core.state.ids[Int(move.slot)] != nil else { continue }
+                var selection = move.selection
+                if selection.contains(where: { !core.state.heads.contains($0) }) {
+                    selection = Self.selectPostings(for: move.vector, heads: core.state.heads, configuration: configuration, kernels: kernels)
+                }
+                core.state.versions[Int(move.slot)] = (move.version &+ 1) & 0x7F
+                Self.place(&core, slot: move.slot, vector: move.vector, heads: selection, configuration: configuration)
+                core.statistics.reassigned += 1
+            }
+        }
+    }
+
+    // MARK: statistics
+
+    /// Reads every posting to measure garbage and the posting size histogram.
+    public func measure() async throws -> SPFreshStatistics {
+        let state = core.withLock { $0.state }
         var entries = 0, garbage = 0
         var histogram: [Int] = []
-        for posting in postings {
-            entries += posting.count
-            for entry in 0..<posting.count where posting.versions[entry] != versions[Int(posting.slots[entry])] { garbage += 1 }
-            let bucket = posting.count / 16
+        for head in 0..<state.postings.count where state.postings[head].alive {
+            let ref = state.postings[head]
+            var postings = [ref.delta]
+            if ref.base != 0, let base = try await store.fetch([ref.base])[ref.base] { postings.append(base) }
+            for posting in postings {
+                entries += posting.count
+                for entry in 0..<posting.count where posting.versions[entry] != state.versions[Int(posting.slots[entry])] { garbage += 1 }
+            }
+            let bucket = ref.total / 16
             if histogram.count <= bucket { histogram += [Int](repeating: 0, count: bucket + 1 - histogram.count) }
             histogram[bucket] += 1
         }
-        statistics.postingEntries = entries
-        statistics.garbageEntries = garbage
-        statistics.postingSizeHistogram = histogram
+        core.withLock { core in
+            core.statistics.postingEntries = entries
+            core.statistics.garbageEntries = garbage
+            core.statistics.postingSizeHistogram = histogram
+        }
+        return statistics
+    }
+}
+
+/// The best `k` (slot, distance) pairs seen so far, nearest first; a slot enters once.
+struct TopSlots {
+    let k: Int
+    private(set) var items: [(slot: Int32, distance: Float)] = []
+    private(set) var worst = Float.infinity
+
+    init(k: Int) {
+        self.k = k
+        items.reserveCapacity(k + 1)
+    }
+
+    mutating func insert(slot: Int32, distance: Float) {
+        guard distance < worst else { return }
+        if items.contains(where: { $0.slot == slot }) { return }
+        var low = 0, high = items.count
+        while low < high {
+            let mid = (low + high) / 2
+            if items[mid].distance <= distance { low = mid + 1 } else { high = mid }
+        }
+        items.insert((slot, distance), at: low)
+        if items.count > k { items.removeLast() }
+        if items.count == k { worst = items[k - 1].distance }
     }
 }

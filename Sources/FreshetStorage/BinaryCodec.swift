@@ -1,17 +1,17 @@
-/// Little-endian binary writing for WAL entries and snapshots.
-struct BinaryWriter {
-    var bytes: [UInt8] = []
+/// Little-endian binary writing for stored objects (WAL entries, snapshots, index files).
+public struct BinaryWriter: Sendable {
+    public var bytes: [UInt8] = []
 
-    init(capacity: Int = 1024) { bytes.reserveCapacity(capacity) }
+    public init(capacity: Int = 1024) { bytes.reserveCapacity(capacity) }
 
-    mutating func u8(_ value: UInt8) { bytes.append(value) }
-    mutating func u16(_ value: UInt16) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-    mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-    mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-    mutating func i64(_ value: Int64) { u64(UInt64(bitPattern: value)) }
-    mutating func f64(_ value: Double) { u64(value.bitPattern) }
+    public mutating func u8(_ value: UInt8) { bytes.append(value) }
+    public mutating func u16(_ value: UInt16) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    public mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    public mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    public mutating func i64(_ value: Int64) { u64(UInt64(bitPattern: value)) }
+    public mutating func f64(_ value: Double) { u64(value.bitPattern) }
 
-    mutating func floats(_ values: [Float]) {
+    public mutating func floats(_ values: [Float]) {
         u32(UInt32(values.count))
         values.withUnsafeBytes { raw in
             // Little-endian hosts (x86-64, arm64) store floats in wire order already.
@@ -19,12 +19,17 @@ struct BinaryWriter {
         }
     }
 
-    mutating func string(_ value: String) {
+    public mutating func string(_ value: String) {
         u32(UInt32(value.utf8.count))
         bytes.append(contentsOf: value.utf8)
     }
 
-    mutating func blob(_ value: [UInt8]) {
+    /// Appends the raw bytes of `values` without a length (the reader knows the count).
+    public mutating func raw<T: BitwiseCopyable>(_ values: [T]) {
+        values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+    }
+
+    public mutating func blob(_ value: [UInt8]) {
         u32(UInt32(value.count))
         bytes.append(contentsOf: value)
     }
@@ -32,22 +37,22 @@ struct BinaryWriter {
 
 /// Reads what `BinaryWriter` wrote; every read is bounds-checked and a short buffer is
 /// reported as corrupt data, never trapped on.
-struct BinaryReader {
-    let bytes: [UInt8]
-    private(set) var position: Int
-    let what: String
+public struct BinaryReader: Sendable {
+    public let bytes: [UInt8]
+    public private(set) var position: Int
+    public let what: String
 
-    init(_ bytes: [UInt8], from position: Int = 0, what: String) {
+    public init(_ bytes: [UInt8], from position: Int = 0, what: String) {
         self.bytes = bytes
         self.position = position
         self.what = what
     }
 
-    var isAtEnd: Bool { position == bytes.count }
+    public var isAtEnd: Bool { position == bytes.count }
 
     private mutating func take(_ count: Int) throws -> Range<Int> {
         guard count >= 0, position + count <= bytes.count else {
-            throw EngineError(.corruptData, "\(what) is truncated at byte \(position) (needed \(count) more bytes)")
+            throw StorageError(.corrupt, "\(what) is truncated at byte \(position) (needed \(count) more bytes)")
         }
         defer { position += count }
         return position..<(position + count)
@@ -58,14 +63,14 @@ struct BinaryReader {
         return bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: range.lowerBound, as: T.self)) }
     }
 
-    mutating func u8() throws -> UInt8 { try load(UInt8.self) }
-    mutating func u16() throws -> UInt16 { try load(UInt16.self) }
-    mutating func u32() throws -> UInt32 { try load(UInt32.self) }
-    mutating func u64() throws -> UInt64 { try load(UInt64.self) }
-    mutating func i64() throws -> Int64 { Int64(bitPattern: try u64()) }
-    mutating func f64() throws -> Double { Double(bitPattern: try u64()) }
+    public mutating func u8() throws -> UInt8 { try load(UInt8.self) }
+    public mutating func u16() throws -> UInt16 { try load(UInt16.self) }
+    public mutating func u32() throws -> UInt32 { try load(UInt32.self) }
+    public mutating func u64() throws -> UInt64 { try load(UInt64.self) }
+    public mutating func i64() throws -> Int64 { Int64(bitPattern: try u64()) }
+    public mutating func f64() throws -> Double { Double(bitPattern: try u64()) }
 
-    mutating func floats() throws -> [Float] {
+    public mutating func floats() throws -> [Float] {
         let count = Int(try u32())
         let range = try take(count * 4)
         return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
@@ -76,22 +81,33 @@ struct BinaryReader {
         }
     }
 
-    mutating func string() throws -> String {
+    /// Reads `count` values written by `BinaryWriter.raw`.
+    public mutating func raw<T: BitwiseCopyable>(_: T.Type, count: Int) throws -> [T] {
+        let range = try take(count * MemoryLayout<T>.stride)
+        return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            bytes.withUnsafeBytes { raw in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[range]))
+            }
+            initialized = count
+        }
+    }
+
+    public mutating func string() throws -> String {
         let range = try take(Int(try u32()))
         guard let string = String(validating: bytes[range], as: UTF8.self) else {
-            throw EngineError(.corruptData, "\(what) holds invalid UTF-8 at byte \(range.lowerBound)")
+            throw StorageError(.corrupt, "\(what) holds invalid UTF-8 at byte \(range.lowerBound)")
         }
         return string
     }
 
-    mutating func blob() throws -> [UInt8] {
+    public mutating func blob() throws -> [UInt8] {
         Array(bytes[try take(Int(try u32()))])
     }
 }
 
 /// CRC-32 (IEEE), to detect damaged objects before decoding them. Slicing-by-8:
 /// eight table lookups per 8 bytes, several times faster than byte-at-a-time.
-enum CRC32 {
+public enum CRC32 {
     private static let tables: [[UInt32]] = {
         var tables = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
         for index in 0..<256 {
@@ -109,7 +125,7 @@ enum CRC32 {
     }()
     private static let flat: [UInt32] = tables.flatMap { $0 }
 
-    static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+    public static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
         var crc: UInt32 = 0xFFFF_FFFF
         flat.withUnsafeBufferPointer { t in
             bytes.withUnsafeBufferPointer { buffer in

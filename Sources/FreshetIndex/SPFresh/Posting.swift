@@ -1,0 +1,183 @@
+import Synchronization
+import FreshetStorage
+
+/// One posting list: the vectors assigned to a head, each with its slot (the index's
+/// internal id) and the slot's version when it was written. An entry is live while its
+/// version equals the slot's current version; anything else is garbage, skipped by
+/// readers and dropped when the posting is rewritten.
+struct Posting: Sendable {
+    var slots: [Int32] = []
+    var versions: [UInt8] = []
+    var vectors: [Float] = []
+
+    var count: Int { slots.count }
+    var isEmpty: Bool { slots.isEmpty }
+
+    /// Approximate memory held, for cache budgets.
+    func bytes(dimensions: Int) -> Int { 64 + count * (5 + dimensions * 4) }
+
+    mutating func append(slot: Int32, version: UInt8, vector: [Float]) {
+        slots.append(slot)
+        versions.append(version)
+        vectors.append(contentsOf: vector)
+    }
+
+    mutating func append(_ other: Posting, from start: Int = 0, dimensions: Int) {
+        guard start < other.count else { return }
+        slots += other.slots[start...]
+        versions += other.versions[start...]
+        vectors += other.vectors[(start * dimensions)...]
+    }
+
+    func vector(_ entry: Int, dimensions: Int) -> [Float] {
+        Array(vectors[(entry * dimensions)..<((entry + 1) * dimensions)])
+    }
+
+    /// Frame kind of posting objects (the index's kinds are 16–31).
+    static let frameKind: UInt8 = 16
+    static let formatVersion: UInt8 = 1
+
+    /// The stored form: format version, element encoding (0 = f32), dimensions, count,
+    /// then the slots, versions and vectors as contiguous little-endian arrays, framed
+    /// and checksummed. The encoding byte leaves room for quantized postings.
+    func encode(dimensions: Int) -> [UInt8] {
+        var writer = BinaryWriter(capacity: 16 + count * (5 + dimensions * 4))
+        writer.u8(Self.formatVersion)
+        writer.u8(0)
+        writer.u32(UInt32(dimensions))
+        writer.u32(UInt32(count))
+        writer.raw(slots)
+        writer.raw(versions)
+        writer.raw(vectors)
+        return ObjectFrame.seal(writer.bytes, kind: Self.frameKind)
+    }
+
+    static func decode(_ bytes: [UInt8], dimensions: Int, key: String) throws -> Posting {
+        var reader = BinaryReader(try ObjectFrame.open(bytes, kind: frameKind, kindName: "posting", key: key), what: "posting \(key)")
+        let format = try reader.u8(), encoding = try reader.u8()
+        guard format == formatVersion, encoding == 0 else {
+            throw StorageError(.corrupt, "posting \(key) has format \(format) encoding \(encoding); this build reads format \(formatVersion) f32")
+        }
+        let stored = Int(try reader.u32()), count = Int(try reader.u32())
+        guard stored == dimensions else {
+            throw StorageError(.corrupt, "posting \(key) holds \(stored)-d vectors in a \(dimensions)-d index")
+        }
+        var posting = Posting()
+        posting.slots = try reader.raw(Int32.self, count: count)
+        posting.versions = try reader.raw(UInt8.self, count: count)
+        posting.vectors = try reader.raw(Float.self, count: count * dimensions)
+        return posting
+    }
+}
+
+/// Where postings live: immutable objects named by a never-reused id under
+/// `<prefix>postings/`, read through a byte-bounded memory cache of decoded postings.
+/// A rewrite writes a new object; the old one is deleted once no checkpoint needs it.
+public final class PostingStore: Sendable {
+    public struct Statistics: Sendable, Equatable {
+        public var cacheHits = 0
+        public var cacheMisses = 0
+        public var cacheBytes = 0
+        public var objectsRead = 0
+        public var bytesRead = 0
+        public var objectsWritten = 0
+        public var bytesWritten = 0
+        public var objectsDeleted = 0
+    }
+
+    public let storage: any StorageBackend
+    public let prefix: String
+    let dimensions: Int
+    private struct State: Sendable {
+        var cache: LRUCache<UInt64, Posting>
+        var statistics = Statistics()
+    }
+    private let state: Mutex<State>
+
+    /// `prefix` ends with `/` (or is empty); `cacheBytes` bounds the decoded-posting cache.
+    public init(storage: any StorageBackend, prefix: String, dimensions: Int, cacheBytes: Int = 256 << 20) {
+        self.storage = storage
+        self.prefix = prefix
+        self.dimensions = dimensions
+        state = Mutex(State(cache: LRUCache(budget: cacheBytes)))
+    }
+
+    public var statistics: Statistics {
+        state.withLock { state in
+            var statistics = state.statistics
+            statistics.cacheHits = state.cache.hits
+            statistics.cacheMisses = state.cache.misses
+            statistics.cacheBytes = state.cache.cost
+            return statistics
+        }
+    }
+
+    var postingsPrefix: String { prefix + "postings/" }
+
+    func key(_ id: UInt64) -> String {
+        let hex = String(id, radix: 16)
+        return postingsPrefix + String(repeating: "0", count: max(0, 16 - hex.count)) + hex
+    }
+
+    static func id(fromKey key: Substring) -> UInt64? { UInt64(key, radix: 16) }
+
+    /// Writes a new posting object. Ids are never reused, so a create-only put either
+    /// creates it or finds the same bytes from an earlier attempt whose response was lost.
+    func write(_ posting: Posting, id: UInt64) async throws {
+        let body = posting.encode(dimensions: dimensions)
+        let key = key(id)
+        do {
+            _ = try await storage.put(key, body, condition: .ifAbsent)
+        } catch let error as StorageError where error.code == .conditionFailed || error.code == .ambiguousOutcome {
+            guard try await storage.get(key)?.body == body else { throw error }
+        }
+        state.withLock { state in
+            state.cache.set(posting, for: id, cost: posting.bytes(dimensions: dimensions))
+            state.statistics.objectsWritten += 1
+            state.statistics.bytesWritten += body.count
+        }
+    }
+
+    /// Reads postings by id (cache first, then one batched read of the misses). A
+    /// missing object is absent from the result.
+    func fetch(_ ids: [UInt64]) async throws -> [UInt64: Posting] {
+        var found: [UInt64: Posting] = [:]
+        var missing: [UInt64] = []
+        state.withLock { state in
+            for id in ids where found[id] == nil {
+                if let posting = state.cache.value(for: id) { found[id] = posting } else { missing.append(id) }
+            }
+        }
+        guard !missing.isEmpty else { return found }
+        let objects = try await storage.getMany(missing.map(key))
+        var bytesRead = 0
+        var decoded: [(UInt64, Posting)] = []
+        for (id, object) in zip(missing, objects) {
+            guard let object else { continue }
+            bytesRead += object.body.count
+            let posting = try Posting.decode(object.body, dimensions: dimensions, key: key(id))
+            found[id] = posting
+            decoded.append((id, posting))
+        }
+        state.withLock { state in
+            for (id, posting) in decoded { state.cache.set(posting, for: id, cost: posting.bytes(dimensions: dimensions)) }
+            state.statistics.objectsRead += decoded.count
+            state.statistics.bytesRead += bytesRead
+        }
+        return found
+    }
+
+    func delete(_ ids: [UInt64]) async throws {
+        guard !ids.isEmpty else { return }
+        state.withLock { state in for id in ids { state.cache.remove(id) } }
+        for chunk in stride(from: 0, to: ids.count, by: 512) {
+            try await storage.write(batch: ids[chunk..<min(ids.count, chunk + 512)].map { .delete(key: key($0)) })
+        }
+        state.withLock { $0.statistics.objectsDeleted += ids.count }
+    }
+
+    /// Ids of every stored posting object.
+    func storedIDs() async throws -> [UInt64] {
+        try await storage.listAll(prefix: postingsPrefix).compactMap { Self.id(fromKey: $0.key.dropFirst(postingsPrefix.count)) }
+    }
+}
