@@ -83,6 +83,12 @@ let package = Package(
             path: "Benchmarks/WriteBench",
             swiftSettings: settings
         ),
+        .executableTarget(
+            name: "freshet-bench-ann",
+            dependencies: ["FreshetIndex", "FreshetStorage", "FreshetRocksDB"],
+            path: "Benchmarks/AnnBench",
+            swiftSettings: settings
+        ),
         .testTarget(name: "FreshetStorageTests", dependencies: ["FreshetStorage", "FreshetStorageConformance"], swiftSettings: settings),
         .testTarget(name: "FreshetRocksDBTests", dependencies: ["FreshetRocksDB", "FreshetStorageConformance"], swiftSettings: settings),
         .testTarget(name: "FreshetIndexTests", dependencies: ["FreshetIndex", "FreshetStorage"], swiftSettings: settings),

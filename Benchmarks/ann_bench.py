@@ -411,6 +411,7 @@ def run_peer(args):
 def run_events(name, cmd, env=None):
     """Run a JSON-lines program; echo its lines to stderr as they come, return the events."""
     log(f"[{name}] $ {' '.join(cmd)}")
+    load_start = os.getloadavg()[0]
     events = []
     started = time.time()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
@@ -433,7 +434,7 @@ def run_events(name, cmd, env=None):
         log(f"[{name}] exited with status {code} after {time.time() - started:.0f} s; "
             f"keeping the {len(events)} events it printed")
     return {"system": name, "cmd": cmd, "exit_code": code, "events": events,
-            "wall_seconds": round(time.time() - started, 1)}
+            "wall_seconds": round(time.time() - started, 1), "loadavg": [load_start, os.getloadavg()[0]]}
 
 
 def run_peers(info, args, queries_path, truth_path, n_queries):
@@ -482,10 +483,11 @@ def run_freshet(info, args, queries_path, truth_path, churn):
             shutil.rmtree(storage, ignore_errors=True)
 
 
-def qps_at(points, target):
+def qps_at(points, target, key="qps"):
     """QPS at a recall target, interpolated linearly between the two points of the
     recall/QPS Pareto frontier that bracket it. Returns (qps, note) or (None, note)."""
-    pts = [p for p in points if isinstance(p.get("recall"), (int, float)) and isinstance(p.get("qps"), (int, float))]
+    pts = [{**p, "qps": p[key]} for p in points
+           if isinstance(p.get("recall"), (int, float)) and isinstance(p.get(key), (int, float))]
     if not pts:
         return None, "no sweep"
     frontier = []
@@ -587,8 +589,22 @@ def summarise(info, n_queries, runs):
             ratio_rows.append(["memory Freshet/hnswlib (RSS)"] + [mem] + [""] * (len(TARGETS) - 1))
         out.append(table(["", *(f"@ {t:.2f}" for t in TARGETS)], ratio_rows) if ratio_rows else "  (no peers ran)")
 
+    batch_rows = []
     for run in runs:
-        out.append(f"\n--- {run['system']} raw events ({run['wall_seconds']} s wall) ---")
+        points = [e for e in run["events"] if e.get("event") == "search" and "batch_qps" in e]
+        if points:
+            at = [qps_at([{**p, "recall": p.get("batch_recall", p["recall"])} for p in points], t, "batch_qps")
+                  for t in TARGETS]
+            batch_rows.append([run["system"]] + [f"{q:,.0f} ({note})" if q is not None else note for q, note in at])
+    if batch_rows:
+        out.append("\npeers' QPS with all queries in one call (still 1 thread): the one-at-a-time figures above "
+                   "include the Python binding's cost per call, which Freshet's native loop does not pay")
+        out.append(table(["system"] + [f"batch QPS @ {t:.2f}" for t in TARGETS], batch_rows))
+
+    for run in runs:
+        load = run.get("loadavg")
+        load = f", 1-min load average {load[0]:.1f} at start, {load[1]:.1f} at end" if load else ""
+        out.append(f"\n--- {run['system']} raw events ({run['wall_seconds']} s wall{load}) ---")
         build = next((e for e in run["events"] if e.get("event") == "build"), None)
         if build:
             out.append("build: " + ", ".join(f"{k}={fmt_num(v, 3)}" for k, v in build.items() if k != "event"))

@@ -2,9 +2,11 @@ import FreshetIndex
 
 /// Diagnostics over a namespace: query plans and recall measurement.
 extension Engine {
+    private func filters(_ request: QueryRequest) -> Bool { request.filters != nil }
+
     /// How `request` would run, as text for `explain_query`.
     public func explain(namespace id: String, _ request: QueryRequest) async throws -> String {
-        let state = try await self.state(namespace: id)
+        let (state, index) = try await existing(id).readStateAndIndex(strong: true)
         var lines: [String] = []
         lines.append("namespace \(id): \(state.documents.count) documents at WAL sequence \(state.sequence)")
         lines.append("consistency: \(request.consistency.rawValue)" + (request.consistency == .strong ? " (reads the WAL head and manifest first)" : " (serves this node's state)"))
@@ -15,7 +17,18 @@ extension Engine {
         switch request.rankBy {
         case .vector(_, let exact)?:
             let metric = state.distanceMetric ?? .cosineDistance
-            lines.append("rank: \(exact ? "kNN" : "ANN") by \(metric.rawValue); exhaustive scan of \(state.documents.count) vectors (no ANN index yet), bounded heap of \(request.topK + request.offset)")
+            if !exact, let index {
+                let stats = index.index.statistics
+                let configuration = index.index.configuration
+                let status = index.status
+                lines.append("rank: ANN by \(metric.rawValue) through the SPFresh index: \(stats.heads) heads over \(stats.liveVectors) vectors; the \(configuration.searchHeads) nearest heads (pruned past \(configuration.maxDistanceRatio)× the nearest) have their postings read through the cache, replicas deduplicated, stale versions skipped; distances recomputed exactly")
+                lines.append("unindexed tail: entries after sequence \(status.indexed) (\(status.unindexedBytes) bytes) searched exhaustively and merged")
+                lines.append("index: \(stats.postingEntries) posting entries (\(stats.deltaEntries) in memory), posting sizes by 16 \(stats.postingSizeHistogram), \(stats.splits) splits, \(stats.merges) merges, \(stats.reassigned) reassigned, \(stats.rewrites) rewrites, \(stats.pendingJobs) jobs queued, garbage ratio \(stats.garbageRatio) (last measured)")
+                if filters(request) { lines.append("filter: applied to index candidates; falls back to an exact scan if fewer than top_k pass") }
+            } else {
+                let why = exact ? "exact kNN requested" : (state.vectors?.count ?? 0) < configuration.indexMinimumVectors ? "below \(configuration.indexMinimumVectors) vectors, no index" : "index still building"
+                lines.append("rank: \(exact ? "kNN" : "ANN") by \(metric.rawValue); exhaustive scan of \(state.documents.count) vectors (\(why)), bounded heap of \(request.topK + request.offset)")
+            }
         case .attribute(let name, let ascending)?:
             lines.append("rank: by \(name) \(ascending ? "ascending" : "descending"), missing values last; partial sort keeping \(request.topK + request.offset)")
         case nil:
@@ -39,7 +52,7 @@ extension Engine {
     public func recall(namespace id: String, num: Int, topK: Int, filters: JSONValue?, queryVector: JSONValue? = nil, seed: UInt64 = 1) async throws -> RecallReport {
         guard (1...1000).contains(num) else { throw EngineError.invalid("num must be between 1 and 1000, got \(num)") }
         guard (1...QueryRequest.maxTopK).contains(topK) else { throw EngineError.invalid("top_k must be between 1 and \(QueryRequest.maxTopK)") }
-        let state = try await self.state(namespace: id)
+        let (state, index) = try await existing(id).readStateAndIndex(strong: true)
         let candidates = state.documents.keys.filter { state.vectors?.contains($0) == true }.sorted()
         guard !candidates.isEmpty else { throw EngineError.invalid("namespace \(id) has no vectors to measure recall on") }
         var generator = SplitMix64(state: seed)
@@ -60,7 +73,7 @@ extension Engine {
             ann.rankBy = .vector(vector, exact: false)
             var exact = ann
             exact.rankBy = .vector(vector, exact: true)
-            let annRows = try QueryExecutor.execute(ann, on: state).rows.map(\.document.id)
+            let annRows = try await QueryExecutor.execute(ann, on: state, index: index).rows.map(\.document.id)
             let exactResult = try QueryExecutor.execute(exact, on: state).rows
             let exactRows = exactResult.map(\.document.id)
             annCount += annRows.count

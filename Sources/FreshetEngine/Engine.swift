@@ -1,3 +1,4 @@
+import FreshetIndex
 import FreshetStorage
 import Logging
 
@@ -53,7 +54,7 @@ public actor Engine {
         }
     }
 
-    private func existing(_ id: String) async throws -> NamespaceEngine {
+    func existing(_ id: String) async throws -> NamespaceEngine {
         guard let engine = try await namespace(id, create: false) else {
             throw EngineError(.namespaceNotFound, "namespace \(id) does not exist; write to it first to create it")
         }
@@ -95,9 +96,9 @@ public actor Engine {
 
     public func query(namespace id: String, _ request: QueryRequest) async throws -> QueryResult {
         let engine = try await existing(id)
-        let state = try await engine.readState(strong: request.consistency == .strong)
+        let (state, index) = try await engine.readStateAndIndex(strong: request.consistency == .strong)
         let started = ContinuousClock.now
-        var result = try QueryExecutor.execute(request, on: state)
+        var result = try await QueryExecutor.execute(request, on: state, index: index)
         let elapsed = ContinuousClock.now - started
         result.executionMilliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
         return result
@@ -107,8 +108,10 @@ public actor Engine {
     public func multiQuery(namespace id: String, _ requests: [QueryRequest]) async throws -> [QueryResult] {
         let engine = try await existing(id)
         let strong = requests.contains { $0.consistency == .strong }
-        let state = try await engine.readState(strong: strong)
-        return try requests.map { try QueryExecutor.execute($0, on: state) }
+        let (state, index) = try await engine.readStateAndIndex(strong: strong)
+        var results: [QueryResult] = []
+        for request in requests { results.append(try await QueryExecutor.execute(request, on: state, index: index)) }
+        return results
     }
 
     public func metadata(namespace id: String) async throws -> NamespaceMetadata {
@@ -116,6 +119,7 @@ public actor Engine {
         let state = try await engine.readState(strong: true)
         var metadata = NamespaceMetadata(state: state)
         (metadata.readOnly, metadata.pinning) = await engine.settings
+        metadata.unindexedBytes = await engine.unindexedBytes
         return metadata
     }
 
@@ -215,6 +219,18 @@ public actor Engine {
         }
     }
 
+    /// Figures for metrics and explain: each indexed namespace's SPFresh statistics and
+    /// its unindexed bytes.
+    public func indexStatistics() async -> [String: (index: SPFreshStatistics, unindexedBytes: Int)] {
+        var result: [String: (index: SPFreshStatistics, unindexedBytes: Int)] = [:]
+        for (name, task) in namespaces {
+            if let engine = try? await task.value, let indexer = await engine.indexer {
+                result[name.id] = (indexer.index.statistics, await engine.unindexedBytes)
+            }
+        }
+        return result
+    }
+
     /// Figures for metrics: commits and conflicts per open namespace.
     public func statistics() async -> [String: (commits: Int, conflicts: Int, sequence: UInt64)] {
         var result: [String: (commits: Int, conflicts: Int, sequence: UInt64)] = [:]
@@ -237,6 +253,9 @@ public struct NamespaceMetadata: Sendable {
     public var distanceMetric: DistanceMetric?
     public var readOnly = false
     public var pinning: JSONValue?
+    /// Bytes of vectors written but not yet folded into the ANN index (0: up to date).
+    /// Unindexed documents are still searched, exhaustively.
+    public var unindexedBytes = 0
 
     init(state: NamespaceState) {
         schema = state.schema
@@ -255,8 +274,11 @@ public struct NamespaceMetadata: Sendable {
             "created_at": .string(DateTimeFormat.format(milliseconds: createdAtMilliseconds)),
             "updated_at": .string(DateTimeFormat.format(milliseconds: updatedAtMilliseconds)),
             "encryption": .object(["mode": .string("default")]),
-            // Every committed document is searchable (exhaustively) as soon as it is acknowledged.
-            "index": .object(["status": .string("up-to-date")]),
+            // Every committed document is searchable as soon as it is acknowledged; what
+            // the index has not folded yet is searched exhaustively.
+            "index": unindexedBytes == 0
+                ? .object(["status": .string("up-to-date")])
+                : .object(["status": .string("updating"), "unindexed_bytes": .int(Int64(unindexedBytes))]),
             "read_only": .bool(readOnly),
         ].merging(pinningJSON.map { ["pinning": $0] } ?? [:]) { first, _ in first })
     }

@@ -1,3 +1,5 @@
+import FreshetIndex
+
 /// Tuning of the namespace engine. Every default is documented with its reason.
 public struct EngineConfiguration: Sendable {
     /// How many times a group commit retries after losing the WAL race to another
@@ -15,6 +17,17 @@ public struct EngineConfiguration: Sendable {
     /// …and they hold at least this many bytes, and at least half the last snapshot's
     /// size (so snapshot rewrites stay amortised linear in the data written).
     public var compactionMinBytes = 16 << 20
+
+    /// A namespace gets an SPFresh index once it holds this many vectors; below it an
+    /// exhaustive scan is as fast and exact.
+    public var indexMinimumVectors = 2_000
+    /// Parameters of each namespace's SPFresh index.
+    public var index = SPFreshConfiguration()
+    /// Decoded postings each namespace's index keeps in memory.
+    public var indexCacheBytes = 128 << 20
+    /// How long compaction waits for the index to fold up to its snapshot before it
+    /// defers (the WAL the index still needs is then kept).
+    public var indexCheckpointTimeout: Duration = .seconds(120)
 
     public init() {}
 }

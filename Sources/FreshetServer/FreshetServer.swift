@@ -61,7 +61,9 @@ public enum FreshetServer {
     public static func run(configuration: ServerConfiguration, logger: Logger) async throws {
         try configuration.validate()
         let storage = try StorageLocation.parse(configuration.storage).open()
-        let engine = Engine(storage: storage, logger: logger)
+        var engineConfiguration = EngineConfiguration()
+        engineConfiguration.indexMinimumVectors = configuration.indexMinimumVectors
+        let engine = Engine(storage: storage, configuration: engineConfiguration, logger: logger)
         let lifecycle = ServerLifecycle()
         let router = makeRouter(engine: engine, configuration: configuration, lifecycle: lifecycle)
         let app = Application(

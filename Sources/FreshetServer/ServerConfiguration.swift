@@ -30,6 +30,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Bytes of unacknowledged writes per namespace before new writes get 429
     /// (unless they set `disable_backpressure`).
     public var maxPendingWriteBytesPerNamespace = 1 << 30
+    /// A namespace gets an SPFresh ANN index once it holds this many vectors; below it
+    /// an exhaustive scan is as fast and exact.
+    public var indexMinimumVectors = 2_000
     /// Responses larger than this are gzip-compressed when the client accepts gzip.
     public var compressResponsesAbove = 1024
 

@@ -35,6 +35,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds /readyz reports 503 before the listener closes on shutdown.") var drainSeconds: Double?
     @Option(name: .customLong("cors-origin"), help: "An origin allowed by CORS ('*' for any); repeat for several.") var corsOrigins: [String] = []
     @Option(help: "Queries running at once per namespace before queueing (default 16).") var maxConcurrentQueries: Int?
+    @Option(help: "Vectors a namespace holds before it gets an ANN index (default 2000).") var indexMinVectors: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String?
 
     func run() async throws {
@@ -62,6 +63,10 @@ struct Serve: AsyncParsableCommand {
         if let drainSeconds { settings.drainSeconds = drainSeconds }
         if !corsOrigins.isEmpty { settings.corsOrigins = corsOrigins }
         if let maxConcurrentQueries { settings.maxConcurrentQueriesPerNamespace = maxConcurrentQueries }
+        if let indexMinVectors {
+            guard indexMinVectors >= 1 else { throw ValidationError("--index-min-vectors must be at least 1") }
+            settings.indexMinimumVectors = indexMinVectors
+        }
 
         let levelName = logLevel ?? environment["FRESHET_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: levelName) else {
@@ -86,7 +91,7 @@ enum ConfigFile {
     static let keys = [
         "host", "port", "storage", "api_keys", "max_body_bytes", "write_timeout_seconds", "query_timeout_seconds",
         "admin_timeout_seconds", "drain_seconds", "cors_origins", "max_concurrent_queries", "max_queued_queries",
-        "max_pending_write_bytes",
+        "max_pending_write_bytes", "index_min_vectors",
     ]
 
     static func apply(path: String, to settings: inout ServerConfiguration) throws {
@@ -125,6 +130,7 @@ enum ConfigFile {
             case "max_concurrent_queries": settings.maxConcurrentQueriesPerNamespace = Int(try number())
             case "max_queued_queries": settings.maxQueuedQueriesPerNamespace = Int(try number())
             case "max_pending_write_bytes": settings.maxPendingWriteBytesPerNamespace = Int(try number())
+            case "index_min_vectors": settings.indexMinimumVectors = max(1, Int(try number()))
             default:
                 throw ValidationError("config file \(path): unknown key \"\(key)\"; known keys: \(keys.joined(separator: ", "))")
             }

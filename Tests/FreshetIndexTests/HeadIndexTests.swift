@@ -26,7 +26,8 @@ final class HeadIndexTests: XCTestCase {
         for _ in 0..<5 {
             let v = vector()
             let head = tree.add(v)
-            XCTAssertNil(oracle[head], "a new head reuses only a removed id")
+            XCTAssertNil(oracle[head], "a new head never takes a live head's id")
+            XCTAssertFalse(tree.contains(head) == false)
             oracle[head] = v
         }
         XCTAssertEqual(tree.count, oracle.count)

@@ -128,6 +128,7 @@ final class SPFreshDurabilityTests: XCTestCase {
                         for _ in 0..<20 {
                             let id = Int(random.next() % 2000) / 2 * 2 + writer
                             if random.next() % 4 == 0 {
+                                upserts.removeAll { $0.id == id }
                                 deletes.append(id)
                                 mine[id] = nil
                             } else {

@@ -1,4 +1,5 @@
 import Foundation
+import FreshetIndex
 import FreshetStorage
 import Logging
 
@@ -43,6 +44,8 @@ actor NamespaceEngine {
     private var compacting = false
 
     /// Figures for metrics and tests.
+    /// The namespace's SPFresh index, once it holds `indexMinimumVectors` vectors.
+    private(set) var indexer: VectorIndexer?
     private(set) var commits = 0
     private(set) var conflicts = 0
 
@@ -104,6 +107,7 @@ actor NamespaceEngine {
             await engine.setLastSnapshotBytes(bytes)
             state = NamespaceState(createdAtMilliseconds: 0)  // release our copy before replay mutates the engine's
             try await engine.replayWAL()
+            await engine.maybeStartIndexer()
             let sequence = await engine.state.sequence
             logger.info("opened namespace", metadata: ["namespace": "\(name)", "epoch": "\(manifest.epoch)", "sequence": "\(sequence)"])
             return engine
@@ -166,9 +170,11 @@ actor NamespaceEngine {
             throw EngineError(.corruptData, "\(key) holds sequence \(entry.sequence), expected \(state.sequence + 1)")
         }
         state.apply(entry)
+        indexer?.enqueue(VectorChange(entry))
         recentNonces[entry.sequence] = entry.nonce
         walEntriesSinceSnapshot += 1
         walBytesSinceSnapshot += body.count
+        maybeStartIndexer()
     }
 
     // MARK: reads
@@ -180,6 +186,12 @@ actor NamespaceEngine {
         if let closedReason { throw closedReason }
         if strong { try await catchUp() }
         return state
+    }
+
+    /// The state and, when it is ready, the vector index to query alongside it.
+    func readStateAndIndex(strong: Bool) async throws -> (NamespaceState, VectorIndexer?) {
+        let state = try await readState(strong: strong)
+        return (state, indexer?.isReady == true ? indexer : nil)
     }
 
     /// Brings the state up to the newest committed entry.
@@ -213,14 +225,64 @@ actor NamespaceEngine {
             }
             if snapshot.sequence > state.sequence {
                 state = snapshot
+                // Entries we never saw were folded: the index restarts from storage.
+                if let running = indexer {
+                    indexer = nil
+                    await running.stop()
+                }
                 manifest.snapshotSequence = latest.snapshotSequence
                 manifest.snapshotKey = latest.snapshotKey
                 lastSnapshotBytes = bytes
                 recentNonces = [:]
                 walEntriesSinceSnapshot = 0
                 walBytesSinceSnapshot = 0
+                maybeStartIndexer()
             }
         }
+    }
+
+    // MARK: vector index
+
+    /// Vector bytes the index has not folded: everything while it builds, then the queue.
+    var unindexedBytes: Int {
+        guard let indexer else { return 0 }
+        let status = indexer.status
+        if !status.ready { return (state.vectors?.count ?? 0) * (state.vectors?.dimensions ?? 0) * 4 }
+        return status.unindexedBytes
+    }
+
+    /// Starts the index once the namespace holds enough vectors (below that, an
+    /// exhaustive scan is as fast and exact). It loads its newest checkpoint and replays
+    /// the WAL after it, or builds from the current state when it has none.
+    func maybeStartIndexer() {
+        guard indexer == nil, closedReason == nil, let arena = state.vectors,
+              arena.count >= max(1, configuration.indexMinimumVectors) else { return }
+        let store = PostingStore(storage: storage, prefix: data.prefix + "index/", dimensions: arena.dimensions,
+                                 cacheBytes: configuration.indexCacheBytes)
+        let started = VectorIndexer(store: store, metric: state.distanceMetric ?? .cosineDistance, configuration: configuration.index,
+                                    startingAt: state.sequence, logger: logger)
+        indexer = started
+        let snapshot = state
+        let oldestReplayable = manifest.snapshotSequence + 1
+        Task { await started.start(state: snapshot, oldestReplayable: oldestReplayable, changes: { [weak self] from, to in
+            guard let self else { return [] }
+            return try await self.changes(from: from, through: to)
+        }) }
+    }
+
+    /// The index's view of WAL entries `from...to` (read back from storage).
+    func changes(from: UInt64, through to: UInt64) async throws -> [VectorChange] {
+        let retry = StorageRetry(configuration: configuration, logger: logger)
+        var changes: [VectorChange] = []
+        guard from <= to else { return [] }
+        for sequence in from...to {
+            let key = data.wal(sequence)
+            guard let object = try await retry.run("read \(key)", { try await self.storage.get(key) }) else {
+                throw EngineError(.corruptData, "\(key) is missing; the vector index cannot replay past it")
+            }
+            changes.append(VectorChange(try WALEntry.decode(object.body, key: key)))
+        }
+        return changes
     }
 
     // MARK: writes
@@ -302,6 +364,8 @@ actor NamespaceEngine {
                 let folded = try await verifyNotFolded(sequence: sequence, nonce: entry.nonce, key: key, body: body, retry: retry)
                 if !folded, state.sequence < sequence {
                     state.apply(entry)
+                    indexer?.enqueue(VectorChange(entry))
+                    maybeStartIndexer()
                     recentNonces[sequence] = entry.nonce
                     walEntriesSinceSnapshot += 1
                     walBytesSinceSnapshot += body.count
@@ -475,6 +539,13 @@ actor NamespaceEngine {
                 logger.info("skipping compaction: another writer holds a newer epoch", metadata: ["namespace": "\(name)"])
                 return
             }
+            if let indexer {
+                // The index must be recoverable without the entries this compaction deletes.
+                guard try await indexer.checkpoint(atLeast: snapshot.sequence, timeout: configuration.indexCheckpointTimeout) != nil else {
+                    logger.info("deferring compaction until the vector index catches up", metadata: ["namespace": "\(name)"])
+                    return
+                }
+            }
             let key = data.snapshot(snapshot.sequence, epoch: epoch, nonce: UInt64.random(in: 1...UInt64.max))
             let body = await Task.detached { snapshot.encodeSnapshot(incarnation: incarnation) }.value
             _ = try await retry.run("write snapshot \(key)") { try await self.storage.put(key, body, condition: .none) }
@@ -574,6 +645,10 @@ actor NamespaceEngine {
         closedReason = reason
         await drain()
         if compacting { await withCheckedContinuation { compactionWaiters.append($0) } }
+        if let running = indexer {
+            indexer = nil
+            await running.stop()
+        }
     }
 
     var incarnation: UInt64 { manifest.incarnation }

@@ -2,7 +2,23 @@
 /// distances, a bounded heap for top-k. The SPFresh index replaces the scan for
 /// vector ranking; this stays as the exact oracle and the unindexed-tail search.
 enum QueryExecutor {
-    static func execute(_ request: QueryRequest, on state: NamespaceState) throws -> QueryResult {
+    /// Runs `request`, ranking approximate vector queries through the SPFresh index
+    /// when one is ready (with the unindexed tail searched exhaustively).
+    static func execute(_ request: QueryRequest, on state: NamespaceState, index: VectorIndexer?) async throws -> QueryResult {
+        guard let index, case .vector(let json, false)? = request.rankBy, let (dimensions, element) = state.schema.vectorType else {
+            return try execute(request, on: state)
+        }
+        let filter = try request.filters.map { try Filter.compile($0, schema: state.schema, field: "filters") }
+        let query = try VectorCodec.parse(json, element: element, field: "rank_by[2]")
+        try VectorCodec.check(query, dimensions: dimensions, field: "rank_by[2]")
+        guard let outcome = try await index.search(query, k: request.topK + request.offset, state: state, filter: filter) else {
+            return try execute(request, on: state)
+        }
+        let rows = outcome.hits.map { QueryRow(document: state.document($0.id)!, distance: $0.distance) }
+        return try execute(request, on: state, annRows: rows, exhaustiveCount: outcome.exhaustiveCount)
+    }
+
+    static func execute(_ request: QueryRequest, on state: NamespaceState, annRows: [QueryRow]? = nil, exhaustiveCount: Int? = nil) throws -> QueryResult {
         let filter = try request.filters.map { try Filter.compile($0, schema: state.schema, field: "filters") }
         let k = request.topK + request.offset
         var rows: [QueryRow] = []
@@ -42,7 +58,9 @@ enum QueryExecutor {
             let query = try VectorCodec.parse(json, element: element, field: "rank_by[2]")
             try VectorCodec.check(query, dimensions: dimensions, field: "rank_by[2]")
             let metric = state.distanceMetric ?? .cosineDistance
-            if let arena = state.vectors {
+            if let annRows {
+                rows = annRows
+            } else if let arena = state.vectors {
                 let documents = state.documents
                 let hits = arena.nearest(
                     to: query, k: k, metric: metric == .cosineDistance ? .cosine : .euclideanSquared,
@@ -70,7 +88,7 @@ enum QueryExecutor {
         }
         return QueryResult(
             rows: rows, aggregations: aggregations, include: request.include, exclude: request.exclude,
-            base64Vectors: request.base64Vectors, exhaustiveSearchCount: state.documents.count,
+            base64Vectors: request.base64Vectors, exhaustiveSearchCount: exhaustiveCount ?? state.documents.count,
             namespaceSize: state.documents.count, logicalBytesQueried: state.logicalBytes
         )
     }

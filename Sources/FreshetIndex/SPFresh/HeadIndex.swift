@@ -26,7 +26,6 @@ struct HeadIndex: Sendable {
     private var groups: [Group]
     /// Per head id: its group and position; `.none` for a removed (free) id.
     private var location = PagedArray<Location>(filler: .none)
-    private var freeIDs: [Int32] = []
     private var builtAt = 0
     private(set) var count = 0
 
@@ -50,11 +49,23 @@ struct HeadIndex: Sendable {
         return groups[Int(at.group)].vectors.row(Int(at.position))
     }
 
-    /// Adds a head and returns its id (a freed id is reused). Bulk loads pass
+    /// Squared L2 between two heads, without copying either row.
+    func distance(between a: Int, and b: Int, kernels: Kernels) -> Float {
+        let (la, lb) = (location[a], location[b])
+        return groups[Int(la.group)].vectors.values.withUnsafeBufferPointer { ga in
+            groups[Int(lb.group)].vectors.values.withUnsafeBufferPointer { gb in
+                kernels.l2SquaredRaw(ga.baseAddress! + Int(la.position) * dimensions, gb.baseAddress! + Int(lb.position) * dimensions, dimensions)
+            }
+        }
+    }
+
+    /// Adds a head and returns its id. Ids are never reused: a placement computed
+    /// against an older copy of the heads may name a removed head, and must find it
+    /// removed rather than find a different head under the same id. Bulk loads pass
     /// `rebuilding: false` and call `rebuild()` once at the end.
     mutating func add(_ vector: [Float], rebuilding: Bool = true) -> Int {
-        let head: Int
-        if let free = freeIDs.popLast() { head = Int(free) } else { head = location.count; location.append(.none) }
+        let head = location.count
+        location.append(.none)
         file(head, vector)
         count += 1
         if rebuilding { maybeRebuild() }
@@ -68,7 +79,6 @@ struct HeadIndex: Sendable {
 
     mutating func remove(_ head: Int) {
         unfile(head)
-        freeIDs.append(Int32(head))
         count -= 1
     }
 

@@ -7,16 +7,16 @@ import FreshetStorage
 /// readers and dropped when the posting is rewritten.
 struct Posting: Sendable {
     var slots: [Int32] = []
-    var versions: [UInt8] = []
+    var versions: [UInt32] = []
     var vectors: [Float] = []
 
     var count: Int { slots.count }
     var isEmpty: Bool { slots.isEmpty }
 
     /// Approximate memory held, for cache budgets.
-    func bytes(dimensions: Int) -> Int { 64 + count * (5 + dimensions * 4) }
+    func bytes(dimensions: Int) -> Int { 64 + count * (8 + dimensions * 4) }
 
-    mutating func append(slot: Int32, version: UInt8, vector: [Float]) {
+    mutating func append(slot: Int32, version: UInt32, vector: [Float]) {
         slots.append(slot)
         versions.append(version)
         vectors.append(contentsOf: vector)
@@ -41,7 +41,7 @@ struct Posting: Sendable {
     /// then the slots, versions and vectors as contiguous little-endian arrays, framed
     /// and checksummed. The encoding byte leaves room for quantized postings.
     func encode(dimensions: Int) -> [UInt8] {
-        var writer = BinaryWriter(capacity: 16 + count * (5 + dimensions * 4))
+        var writer = BinaryWriter(capacity: 16 + count * (8 + dimensions * 4))
         writer.u8(Self.formatVersion)
         writer.u8(0)
         writer.u32(UInt32(dimensions))
@@ -64,7 +64,7 @@ struct Posting: Sendable {
         }
         var posting = Posting()
         posting.slots = try reader.raw(Int32.self, count: count)
-        posting.versions = try reader.raw(UInt8.self, count: count)
+        posting.versions = try reader.raw(UInt32.self, count: count)
         posting.vectors = try reader.raw(Float.self, count: count * dimensions)
         return posting
     }
@@ -87,7 +87,7 @@ public final class PostingStore: Sendable {
 
     public let storage: any StorageBackend
     public let prefix: String
-    let dimensions: Int
+    public let dimensions: Int
     private struct State: Sendable {
         var cache: LRUCache<UInt64, Posting>
         var statistics = Statistics()

@@ -42,7 +42,7 @@ extension SPFreshIndex {
         }
         writer.u32(UInt32(state.ids.count))
         for slot in 0..<state.ids.count {
-            writer.u8(state.versions[slot])
+            writer.u32(state.versions[slot])
             if let id = state.ids[slot] { writer.u8(1); id.write(to: &writer) } else { writer.u8(0) }
         }
         let body = ObjectFrame.seal(writer.bytes, kind: Self.checkpointKind)
@@ -81,6 +81,12 @@ extension SPFreshIndex {
         try await store.storage.listAll(prefix: store.prefix + "checkpoints/").map(\.key).max()
     }
 
+    /// The sequence a checkpoint key is labelled with.
+    public static func sequence(ofCheckpointKey key: String) -> UInt64? {
+        guard let name = key.split(separator: "/").last, let label = name.split(separator: "-").first else { return nil }
+        return UInt64(label)
+    }
+
     /// Opens the index from a checkpoint (`key`, or the newest one) and returns it with
     /// the checkpoint's sequence; the caller replays its log after that sequence. No
     /// checkpoint: an empty index at sequence 0. `collectGarbage` (the index's single
@@ -93,24 +99,35 @@ extension SPFreshIndex {
         let resolved: String?
         if let key { resolved = key } else { resolved = try await latestCheckpointKey(in: store) }
         var sequence: UInt64 = 0
-        if let resolved {
-            guard let object = try await store.storage.get(resolved) else {
-                throw StorageError(.corrupt, "index checkpoint \(resolved) is missing from storage")
-            }
-            sequence = try index.load(object.body, key: resolved)
-        }
-        if collectGarbage {
-            let referenced = index.core.withLock { core in
-                Set((0..<core.state.postings.count).map { core.state.postings[$0].base }.filter { $0 != 0 })
-            }
-            let unreferenced = try await store.storedIDs().filter { !referenced.contains($0) }
-            try await store.delete(unreferenced)
-            for other in try await store.storage.listAll(prefix: index.checkpointsPrefix) where other.key != resolved {
-                try await store.storage.delete(other.key)
-            }
-        }
-        index.signal()
+        if let resolved { sequence = try await index.load(checkpointKey: resolved, collectGarbage: false) }
+        if collectGarbage { try await index.collectGarbage() }
         return (index, sequence)
+    }
+
+    /// Replaces this (empty, idle) index's state with a checkpoint's and returns its
+    /// sequence.
+    public func load(checkpointKey key: String, collectGarbage: Bool = true) async throws -> UInt64 {
+        guard let object = try await store.storage.get(key) else {
+            throw StorageError(.corrupt, "index checkpoint \(key) is missing from storage")
+        }
+        let sequence = try load(object.body, key: key)
+        if collectGarbage { try await self.collectGarbage() }
+        signal()
+        return sequence
+    }
+
+    /// Deletes posting objects the in-memory state does not reference and checkpoints
+    /// other than the last one loaded or written. Only the index's single writer may
+    /// call this, with no background work in flight.
+    public func collectGarbage() async throws {
+        let (referenced, keep) = core.withLock { core in
+            (Set((0..<core.state.postings.count).map { core.state.postings[$0].base }.filter { $0 != 0 }), core.lastCheckpointKey)
+        }
+        let unreferenced = try await store.storedIDs().filter { !referenced.contains($0) }
+        try await store.delete(unreferenced)
+        for other in try await store.storage.listAll(prefix: checkpointsPrefix) where other.key != keep {
+            try await store.storage.delete(other.key)
+        }
     }
 
     private func load(_ body: [UInt8], key: String) throws -> UInt64 {
@@ -142,7 +159,7 @@ extension SPFreshIndex {
                 ref.baseCount = Int(try reader.u32())
                 let deltaCount = Int(try reader.u32())
                 ref.delta.slots = try reader.raw(Int32.self, count: deltaCount)
-                ref.delta.versions = try reader.raw(UInt8.self, count: deltaCount)
+                ref.delta.versions = try reader.raw(UInt32.self, count: deltaCount)
                 ref.delta.vectors = try reader.raw(Float.self, count: deltaCount * dimensions)
                 core.deltaEntries += deltaCount
                 if ref.total > configuration.postingLimit || ref.delta.count >= configuration.flushEntries { core.pending.insert(head) }
@@ -152,11 +169,11 @@ extension SPFreshIndex {
             }
             core.state.postings.append(ref)
         }
-        for head in dead.reversed() { core.state.heads.remove(head) }
+        for head in dead { core.state.heads.remove(head) }
         if core.state.heads.count > configuration.headIndexFlatLimit { core.state.heads.rebuild(kernels: kernels) }
         let slots = Int(try reader.u32())
         for slot in 0..<slots {
-            core.state.versions.append(try reader.u8())
+            core.state.versions.append(try reader.u32())
             if try reader.u8() == 1 {
                 let id = try ID.read(from: &reader)
                 core.state.ids.append(id)

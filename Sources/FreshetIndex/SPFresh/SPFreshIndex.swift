@@ -69,8 +69,8 @@ public struct SPFreshStatistics: Sendable, Equatable {
     public var rewrites = 0
     public var pendingJobs = 0
     public var checkpoints = 0
-    /// Entries that are stale versions or deleted, awaiting the next rewrite (measured
-    /// by `measure()`, which reads every posting).
+    /// Entries that are stale versions or deleted, awaiting the next rewrite (as last
+    /// measured by `measure()`, which reads every posting).
     public var garbageEntries = 0
     /// Posting sizes (entries) in buckets of 16: [0-15, 16-31, …] (from `measure()`).
     public var postingSizeHistogram: [Int] = []
@@ -131,8 +131,10 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         var heads: HeadIndex
         var postings = PagedArray<PostingRef>(filler: PostingRef())
         var ids = PagedArray<ID?>(filler: nil)
-        /// Per slot: a 7-bit version, bit 7 set when deleted.
-        var versions = PagedArray<UInt8>(filler: 0)
+        /// Per slot: a 31-bit version, the top bit set when deleted. (SPFresh uses 7 bits;
+        /// a hot id updated 128 times before its postings are rewritten would then make an
+        /// old copy look current.)
+        var versions = PagedArray<UInt32>(filler: 0)
     }
 
     struct Core: Sendable {
@@ -161,7 +163,8 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     private let wakeups: AsyncStream<Void>
     private let worker = Mutex<Task<Void, Never>?>(nil)
 
-    static var deletedFlag: UInt8 { 0x80 }
+    static var deletedFlag: UInt32 { 0x8000_0000 }
+    static var versionMask: UInt32 { 0x7FFF_FFFF }
 
     public init(dimensions: Int, store: PostingStore, configuration: SPFreshConfiguration = SPFreshConfiguration(), kernels: Kernels = .best) {
         precondition(dimensions > 0 && store.dimensions == dimensions, "index and posting store disagree on dimensions")
@@ -188,6 +191,17 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
             statistics.liveVectors = core.slotOf.count
             statistics.deltaEntries = core.deltaEntries
             statistics.pendingJobs = core.pending.count + (core.busy ? 1 : 0)
+            var entries = 0
+            var histogram: [Int] = []
+            for head in 0..<core.state.postings.count where core.state.postings[head].alive {
+                let total = core.state.postings[head].total
+                entries += total
+                let bucket = total / 16
+                if histogram.count <= bucket { histogram += [Int](repeating: 0, count: bucket + 1 - histogram.count) }
+                histogram[bucket] += 1
+            }
+            statistics.postingEntries = entries
+            statistics.postingSizeHistogram = histogram
             return statistics
         }
     }
@@ -198,8 +212,8 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         core.withLock { core in
             let heads = core.state.heads.count * (dimensions * 4 + 8)
             let refs = core.state.postings.count * MemoryLayout<PostingRef>.stride
-            let deltas = core.deltaEntries * (dimensions * 4 + 5)
-            let slots = core.state.ids.count * (MemoryLayout<ID?>.stride + 1) + core.slotOf.count * (MemoryLayout<ID>.stride + 12)
+            let deltas = core.deltaEntries * (dimensions * 4 + 8)
+            let slots = core.state.ids.count * (MemoryLayout<ID?>.stride + 4) + core.slotOf.count * (MemoryLayout<ID>.stride + 12)
             return heads + refs + deltas + slots
         }
     }
@@ -251,6 +265,16 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         }
         var members = [[Int32]](repeating: [], count: heads.capacity)
         for (row, selection) in chosen.enumerated() { for head in selection { members[head].append(Int32(row)) } }
+        // As SPANN's build: an oversized posting keeps the vectors nearest its head; a
+        // vector dropped from every posting it was chosen for goes back to its first.
+        var replicas = chosen.map(\.count)
+        for head in 0..<members.count where members[head].count > configuration.postingLimit {
+            let center = headRows[head]
+            let ranked = members[head].map { ($0, kernels.l2SquaredUnchecked(center, vectors.row(Int($0)))) }.sorted { $0.1 < $1.1 }
+            members[head] = ranked.prefix(configuration.postingLimit).map(\.0)
+            for (row, _) in ranked.dropFirst(configuration.postingLimit) { replicas[Int(row)] -= 1 }
+        }
+        for row in 0..<replicas.count where replicas[row] == 0 { members[chosen[row][0]].append(Int32(row)) }
         // Write each posting once, a few at a time.
         let firstID = core.withLock { core -> UInt64 in
             defer { core.nextObjectID += UInt64(members.count) }
@@ -321,7 +345,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         core.withLock { core in
             for id in ids {
                 guard let slot = core.slotOf.removeValue(forKey: id) else { continue }
-                core.state.versions[Int(slot)] = (core.state.versions[Int(slot)] & 0x7F) | Self.deletedFlag
+                core.state.versions[Int(slot)] = (core.state.versions[Int(slot)] & Self.versionMask) | Self.deletedFlag
                 core.state.ids[Int(slot)] = nil
                 core.freeSlots.append(slot)
                 core.garbageHint += 1
@@ -333,14 +357,14 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
 
     private static func claimSlot(_ core: inout Core, for id: ID) -> Int32 {
         if let existing = core.slotOf[id] {
-            core.state.versions[Int(existing)] = (core.state.versions[Int(existing)] &+ 1) & 0x7F
+            core.state.versions[Int(existing)] = (core.state.versions[Int(existing)] &+ 1) & Self.versionMask
             core.garbageHint += 1
             return existing
         }
         let slot: Int32
         if let reused = core.freeSlots.popLast() {
             slot = reused
-            core.state.versions[Int(slot)] = (core.state.versions[Int(slot)] & 0x7F &+ 1) & 0x7F
+            core.state.versions[Int(slot)] = ((core.state.versions[Int(slot)] & Self.versionMask) &+ 1) & Self.versionMask
             core.state.ids[Int(slot)] = id
         } else {
             slot = Int32(core.state.ids.count)
@@ -383,14 +407,13 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     static func selectPostings(for vector: [Float], heads: HeadIndex, configuration: SPFreshConfiguration, kernels: Kernels) -> [Int] {
         let candidates = heads.nearest(to: vector, n: configuration.candidateHeads, kernels: kernels)
         var chosen: [Int] = []
-        var chosenRows: [[Float]] = []
+        chosen.reserveCapacity(configuration.replicaCount)
         for (head, distance) in candidates {
             if chosen.count == configuration.replicaCount { break }
-            let row = heads.row(head)
-            let blocked = chosenRows.contains { accepted in
-                configuration.rngFactor * kernels.l2SquaredUnchecked(row, accepted) < distance
+            let blocked = chosen.contains { accepted in
+                configuration.rngFactor * heads.distance(between: head, and: accepted, kernels: kernels) < distance
             }
-            if !blocked { chosen.append(head); chosenRows.append(row) }
+            if !blocked { chosen.append(head) }
         }
         if chosen.isEmpty, let first = candidates.first { chosen.append(first.index) }
         return chosen
@@ -462,6 +485,19 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         }
         result.hits = top.items.map { (state.ids[Int($0.slot)]!, $0.distance) }
         return result
+    }
+
+    /// Squared L2 from `query` to every vector of `posting` (one batch-kernel pass).
+    func distances(from query: [Float], to posting: Posting) -> [Float] {
+        let count = posting.count
+        return [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            query.withUnsafeBufferPointer { q in
+                posting.vectors.withUnsafeBufferPointer { rows in
+                    freshet_l2sq_f32_batch(kernels.level.isa, q.baseAddress, rows.baseAddress, count, dimensions, out.baseAddress)
+                }
+            }
+            initialized = count
+        }
     }
 
     private func scan(
@@ -664,7 +700,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
                 let slot = moving.slots[entry]
                 guard moving.versions[entry] == core.state.versions[Int(slot)], core.state.ids[Int(slot)] != nil,
                       placed.insert(slot).inserted else { continue }
-                core.state.versions[Int(slot)] = (core.state.versions[Int(slot)] &+ 1) & 0x7F
+                core.state.versions[Int(slot)] = (core.state.versions[Int(slot)] &+ 1) & Self.versionMask
                 let vector = moving.vector(entry, dimensions: dimensions)
                 let selection = Self.selectPostings(for: vector, heads: core.state.heads, configuration: configuration, kernels: kernels)
                 Self.place(&core, slot: slot, vector: vector, heads: selection, configuration: configuration)
@@ -743,14 +779,13 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         parts: [Posting], assignment: [Int], state: State
     ) async throws {
         // Candidate slot → its version, vector and the posting it was found in.
-        var candidates: [Int32: (version: UInt8, vector: [Float], foundIn: Int)] = [:]
-        for (side, part) in parts.enumerated() {
+        var candidates: [Int32: (version: UInt32, vector: [Float], foundIn: Int)] = [:]
+        for (side, part) in parts.enumerated() where !part.isEmpty {
             let target = side == 0 ? head : newHead
-            for entry in 0..<part.count {
-                let vector = part.vector(entry, dimensions: dimensions)
-                if kernels.l2SquaredUnchecked(vector, oldCentroid) <= kernels.l2SquaredUnchecked(vector, newCentroids[side]) {
-                    candidates[part.slots[entry]] = (part.versions[entry], vector, target)
-                }
+            let toOld = distances(from: oldCentroid, to: part)
+            let toNew = distances(from: newCentroids[side], to: part)
+            for entry in 0..<part.count where toOld[entry] <= toNew[entry] {
+                candidates[part.slots[entry]] = (part.versions[entry], part.vector(entry, dimensions: dimensions), target)
             }
         }
         let neighbours = state.heads.nearest(to: oldCentroid, n: configuration.reassignNeighbours, kernels: kernels)
@@ -758,24 +793,29 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         let fetched = try await store.fetch(neighbours.compactMap { state.postings[$0].base == 0 ? nil : state.postings[$0].base })
         for neighbour in neighbours {
             let ref = state.postings[neighbour]
+            let own = state.heads.row(neighbour)
             var postings = [ref.delta]
             if ref.base != 0, let base = fetched[ref.base] { postings.append(base) }
-            for posting in postings {
+            for posting in postings where !posting.isEmpty {
+                let toOld = distances(from: oldCentroid, to: posting)
+                let toFirst = distances(from: newCentroids[0], to: posting)
+                let toSecond = distances(from: newCentroids[1], to: posting)
+                let toOwn = distances(from: own, to: posting)
                 for entry in 0..<posting.count {
                     let slot = posting.slots[entry]
-                    guard candidates[slot] == nil, posting.versions[entry] == state.versions[Int(slot)] else { continue }
-                    let vector = posting.vector(entry, dimensions: dimensions)
-                    let toOld = kernels.l2SquaredUnchecked(vector, oldCentroid)
-                    if newCentroids.contains(where: { kernels.l2SquaredUnchecked(vector, $0) < toOld }) {
-                        candidates[slot] = (posting.versions[entry], vector, neighbour)
-                    }
+                    // Condition 2, and (cheaper to act on) only when the new head would
+                    // also beat the head of the posting the vector sits in.
+                    let nearestNew = min(toFirst[entry], toSecond[entry])
+                    guard nearestNew < toOld[entry], nearestNew < toOwn[entry], candidates[slot] == nil,
+                          posting.versions[entry] == state.versions[Int(slot)] else { continue }
+                    candidates[slot] = (posting.versions[entry], posting.vector(entry, dimensions: dimensions), neighbour)
                 }
             }
         }
         guard !candidates.isEmpty else { return }
         let heads = core.withLock { $0.state.heads }
         let inSplit = Set(parts[0].slots).union(parts[1].slots)
-        var moves: [(slot: Int32, version: UInt8, vector: [Float], selection: [Int])] = []
+        var moves: [(slot: Int32, version: UInt32, vector: [Float], selection: [Int])] = []
         for (slot, candidate) in candidates {
             // A vector moves when its posting is no longer among its RNG choices (as in
             // SPFresh), or when it now belongs to a new head that lacks it.
@@ -794,7 +834,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
                 if selection.contains(where: { !core.state.heads.contains($0) }) {
                     selection = Self.selectPostings(for: move.vector, heads: core.state.heads, configuration: configuration, kernels: kernels)
                 }
-                core.state.versions[Int(move.slot)] = (move.version &+ 1) & 0x7F
+                core.state.versions[Int(move.slot)] = (move.version &+ 1) & Self.versionMask
                 Self.place(&core, slot: move.slot, vector: move.vector, heads: selection, configuration: configuration)
                 core.statistics.reassigned += 1
             }

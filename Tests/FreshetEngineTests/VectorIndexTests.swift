@@ -1,0 +1,157 @@
+@testable import FreshetEngine
+import FreshetIndex
+import FreshetStorage
+import XCTest
+
+/// The engine with its SPFresh index: queries merge index hits with the unindexed
+/// tail, the index follows writes and deletes, and it survives restarts through its
+/// checkpoints instead of being rebuilt.
+final class VectorIndexTests: XCTestCase {
+    let dimensions = 16
+
+    func configuration() -> EngineConfiguration {
+        var configuration = EngineConfiguration()
+        configuration.indexMinimumVectors = 300
+        configuration.compactionMinEntries = 4
+        configuration.compactionMinBytes = 1
+        configuration.index.postingLimit = 48
+        return configuration
+    }
+
+    func clustered(_ random: inout SeededRandom, centers: [[Float]]) -> [Float] {
+        let center = centers[Int(random.next() % UInt64(centers.count))]
+        return center.map { $0 + Float(Int(random.next() % 2001) - 1000) / 400 }
+    }
+
+    func rows(_ ids: Range<Int>, _ random: inout SeededRandom, centers: [[Float]], vectors: inout [Int: [Float]]) -> String {
+        let rows = ids.map { id -> String in
+            let vector = clustered(&random, centers: centers)
+            vectors[id] = vector
+            return #"{"id":\#(id),"vector":[\#(vector.map { "\($0)" }.joined(separator: ","))],"parity":\#(id % 2),"bucket":\#(id % 100)}"#
+        }
+        return #"{"distance_metric":"euclidean_squared","upsert_rows":[\#(rows.joined(separator: ","))]}"#
+    }
+
+    func waitUntilIndexed(_ engine: Engine, _ namespace: String) async throws {
+        for _ in 0..<2000 {
+            let metadata = try await engine.metadata(namespace: namespace)
+            if metadata.unindexedBytes == 0, await engine.indexStatistics()[namespace] != nil { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        XCTFail("the index never caught up")
+    }
+
+    func query(_ vector: [Float], k: Int = 10, filter: String? = nil, exact: Bool = false) -> String {
+        let rank = #"["vector","\#(exact ? "kNN" : "ANN")",[\#(vector.map { "\($0)" }.joined(separator: ","))]]"#
+        return #"{"rank_by":\#(rank),"top_k":\#(k)\#(filter.map { #","filters":\#($0)"# } ?? "")}"#
+    }
+
+    func testQueriesGoThroughTheIndexAndSeeEveryAcknowledgedWrite() async throws {
+        var random = SeededRandom(seed: 11)
+        let centers = (0..<12).map { _ in (0..<dimensions).map { _ in Float(random.next() % 200) / 10 - 10 } }
+        var vectors: [Int: [Float]] = [:]
+        let storage = MemoryBackend()
+        let engine = Engine(storage: storage, configuration: configuration())
+        for start in stride(from: 0, to: 1500, by: 250) {
+            try await engine.write("v", rows(start..<(start + 250), &random, centers: centers, vectors: &vectors))
+        }
+        try await waitUntilIndexed(engine, "v")
+        let metadata = try await engine.metadata(namespace: "v")
+        XCTAssertEqual(JSONWriter.string(metadata.json.objectValue!["index"]!), #"{"status":"up-to-date"}"#)
+
+        // ANN through the index against exact search.
+        var total = 0.0
+        for _ in 0..<40 {
+            let probe = clustered(&random, centers: centers)
+            let ann = try await engine.query("v", query(probe))
+            let exact = try await engine.query("v", query(probe, exact: true))
+            XCTAssertEqual(ann.rows.count, 10)
+            XCTAssertLessThan(ann.exhaustiveSearchCount, 1500, "an indexed query must not scan every vector")
+            let truth = Set(exact.rows.map(\.document.id))
+            total += Double(ann.rows.filter { truth.contains($0.document.id) }.count) / 10
+            for row in ann.rows {
+                // Distances are the exact path's, recomputed from the stored vectors.
+                let expected = DistanceMetric.euclideanSquared.distance(probe, vectors[Int(row.document.id.description)!]!)
+                XCTAssertEqual(row.distance!, expected, accuracy: 1e-3)
+            }
+        }
+        XCTAssertGreaterThanOrEqual(total / 40, 0.9, "recall@10 through the engine's index: \(total / 40)")
+
+        // A write is searchable the moment it is acknowledged, indexed or not.
+        for round in 0..<5 {
+            let id = 10_000 + round
+            let fresh = clustered(&random, centers: centers)
+            try await engine.write("v", #"{"upsert_rows":[{"id":\#(id),"vector":[\#(fresh.map { "\($0)" }.joined(separator: ","))],"parity":0,"bucket":0}]}"#)
+            vectors[id] = fresh
+            let hits = try await engine.ids("v", query(fresh, k: 1))
+            XCTAssertEqual(hits, ["\(id)"], "a just-acknowledged vector is found by itself")
+            // Deleted: gone at once.
+            try await engine.write("v", #"{"deletes":[\#(id)]}"#)
+            vectors[id] = nil
+            let after = try await engine.ids("v", query(fresh, k: 5))
+            XCTAssertFalse(after.contains("\(id)"), "a deleted vector never comes back")
+        }
+
+        // Filters: common ones through the index; a rare one still gets every match.
+        let probe = clustered(&random, centers: centers)
+        let even = try await engine.query("v", query(probe, filter: #"["parity","Eq",0]"#))
+        XCTAssertEqual(even.rows.count, 10)
+        XCTAssertTrue(even.rows.allSatisfy { $0.document.value(of: "parity") == .int(0) })
+        let rare = try await engine.query("v", query(probe, k: 20, filter: #"["bucket","Eq",7]"#))
+        XCTAssertEqual(rare.rows.count, 15, "all 15 documents in bucket 7, although few sit near the query")
+
+        // explain and _debug/recall describe and measure the real index.
+        let plan = try await engine.explain(namespace: "v", QueryRequest.parse(JSONParser.parse(query(probe))))
+        XCTAssertTrue(plan.contains("through the SPFresh index"), plan)
+        let report = try await engine.recall(namespace: "v", num: 20, topK: 10, filters: nil)
+        XCTAssertGreaterThanOrEqual(report.averageRecall, 0.85)
+        XCTAssertLessThan(report.averageRecall + 0, 1.0001)
+        await engine.shutdown()
+    }
+
+    func testTheIndexRecoversFromItsCheckpointAfterARestart() async throws {
+        var random = SeededRandom(seed: 5)
+        let centers = (0..<8).map { _ in (0..<dimensions).map { _ in Float(random.next() % 200) / 10 - 10 } }
+        var vectors: [Int: [Float]] = [:]
+        let storage = MemoryBackend()
+        let first = Engine(storage: storage, configuration: configuration())
+        for start in stride(from: 0, to: 800, by: 100) {
+            try await first.write("r", rows(start..<(start + 100), &random, centers: centers, vectors: &vectors))
+        }
+        try await waitUntilIndexed(first, "r")
+        // More writes so compaction runs with the index built: it checkpoints the index.
+        for start in stride(from: 800, to: 1200, by: 50) {
+            try await first.write("r", rows(start..<(start + 50), &random, centers: centers, vectors: &vectors))
+        }
+        try await first.write("r", #"{"deletes":[0,1,2,3,4]}"#)
+        for id in 0..<5 { vectors[id] = nil }
+        try await waitUntilIndexed(first, "r")
+        var checkpoints: [ListedObject] = []
+        for _ in 0..<500 {
+            checkpoints = try await storage.listAll(prefix: "namespaces/r/").filter { $0.key.contains("/index/checkpoints/") }
+            if !checkpoints.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        XCTAssertEqual(checkpoints.count, 1, "compaction checkpoints the index (the older checkpoints are released)")
+        let splitsBefore = await first.indexStatistics()["r"]!.index.splits
+        XCTAssertGreaterThan(splitsBefore, 0, "inserts after the build should have split postings")
+        await first.shutdown()
+
+        // A new engine loads the checkpoint and replays the WAL after it.
+        let second = Engine(storage: storage, configuration: configuration())
+        try await waitUntilIndexed(second, "r")
+        let splitsAfter = await second.indexStatistics()["r"]!.index.splits
+        XCTAssertGreaterThan(splitsAfter, 0, "the reopened index carries the checkpoint's history: it was loaded, not rebuilt")
+        let state = try await second.state(namespace: "r")
+        XCTAssertEqual(state.documents.count, vectors.count)
+        for (id, vector) in vectors where id % 37 == 0 {
+            let hits = try await second.ids("r", query(vector, k: 1))
+            XCTAssertEqual(hits, ["\(id)"], "document \(id) is found by its own vector after the restart")
+        }
+        for id in 0..<5 {
+            let hits = try await second.ids("r", query(vectors[id + 5]!, k: 20))
+            XCTAssertFalse(hits.contains("\(id)"), "deleted before the restart, deleted after it")
+        }
+        await second.shutdown()
+    }
+}
