@@ -34,7 +34,8 @@ let package = Package(
             path: "Sources/CRocksDB",
             providers: [.apt(["librocksdb-dev"])]
         ),
-        .target(name: "FreshetStorage", swiftSettings: settings),
+        .target(name: "CFreshetChecksum", path: "Sources/CFreshetChecksum"),
+        .target(name: "FreshetStorage", dependencies: ["CFreshetChecksum"], swiftSettings: settings),
         .target(name: "FreshetStorageConformance", dependencies: ["FreshetStorage"], swiftSettings: settings),
         .target(name: "FreshetRocksDB", dependencies: ["CRocksDB", "FreshetStorage"], swiftSettings: settings),
         // cpp-interface (C kernels) and their Swift wrappers

@@ -19,12 +19,13 @@ timed one by one (QPS = queries / total wall time; p50 / p99 per-query latency).
 
 Freshet is an external program, FRESHET_ANN_BIN (default .build/release/freshet-bench-ann):
   freshet-bench-ann --base B.fvecs --queries Q.fvecs --truth T.ivecs --metric cosine|l2
-                    --storage DIR [--sweep 1,2,4,...] [--k 10]
+                    --storage DIR [--sweep 1,2,4,...] [--k 10] [--build-threads N]
                     [--churn --replacement R.fvecs [--batch N]]
 printing JSON lines on stdout:
   {"event":"build","seconds":S,"rss_bytes":R,"index_bytes":I,...}
       rss_bytes is read as the index's resident memory (RSS after build minus RSS after
-      loading the data), the same definition the peers use here.
+      loading the data), the same definition the peers use here; index_bytes (or else
+      index_memory_estimate) is the program's own count; threads (or build_threads).
   {"event":"search","search_heads":N,"recall":r,"qps":q,"p50_ms":a,"p99_ms":b,...}
   {"event":"churn","phase":"before"|"during"|"after"|"fresh",...,"recall":r,"p50_ms":a,"p99_ms":b}
 Extra keys are printed as they come. The peers print the same lines (`peer` subcommand).
@@ -462,13 +463,19 @@ def run_freshet(info, args, queries_path, truth_path, churn):
             f"*** Build it with `swift build -c release --product freshet-bench-ann`, or point "
             f"FRESHET_ANN_BIN (or --freshet-bin) at it. The peers still run.\n")
         return None
-    storage = os.path.join(args.data_dir, "freshet-storage", f"{info['name']}-{os.getpid()}")
-    shutil.rmtree(storage, ignore_errors=True)
+    # The program may create siblings of its storage directory (churn's fresh rebuild uses
+    # DIR-fresh), so it gets DIR inside a run folder that is removed whole afterwards.
+    run_folder = os.path.join(args.data_dir, "freshet-storage", f"{info['name']}-{os.getpid()}")
+    shutil.rmtree(run_folder, ignore_errors=True)
+    storage = os.path.join(run_folder, "db")
     os.makedirs(storage)
     cmd = [binary, "--base", info["base"], "--queries", queries_path, "--truth", truth_path,
-           "--metric", info["metric"], "--storage", storage, "--k", str(K)]
+           "--metric", info["metric"], "--storage", storage, "--k", str(K),
+           "--build-threads", str(args.build_threads)]
     if args.freshet_sweep:
         cmd += ["--sweep", args.freshet_sweep]
+    if args.freshet_args:
+        cmd += args.freshet_args.split()
     if churn:
         cmd += ["--churn", "--replacement", info["replacement"]]
         if args.churn_batch:
@@ -480,7 +487,7 @@ def run_freshet(info, args, queries_path, truth_path, churn):
         return None
     finally:
         if not args.keep_storage:
-            shutil.rmtree(storage, ignore_errors=True)
+            shutil.rmtree(run_folder, ignore_errors=True)
 
 
 def qps_at(points, target, key="qps"):
@@ -563,10 +570,10 @@ def summarise(info, n_queries, runs):
         stats[run["system"]] = {"build": build, "at": at}
         status = "" if run["exit_code"] == 0 else f" (exit {run['exit_code']})"
         rows.append([run["system"] + status,
-                     fmt_num(build.get("seconds", "-")), fmt_num(build.get("threads", "-")),
-                     mib(build.get("rss_bytes")), mib(build.get("index_bytes"))]
+                     fmt_num(build.get("seconds", "-")), fmt_num(build.get("threads", build.get("build_threads", "-"))),
+                     mib(build.get("rss_bytes")), mib(build.get("index_bytes", build.get("index_memory_estimate")))]
                     + [f"{q:,.0f} ({note})" if q is not None else note for q, note in at.values()])
-    out.append(table(["system", "build s", "build threads", "index RSS", "index bytes"]
+    out.append(table(["system", "build s", "build threads", "index RSS", "index bytes (own count)"]
                      + [f"QPS @ {t:.2f}" for t in TARGETS], rows))
 
     fr = stats.get("freshet")
@@ -627,8 +634,11 @@ def events_table(events, first):
         for k in e:
             if k not in keys and k not in ("event", "system"):
                 keys.append(k)
-    rows = [[fmt_num(e[k], 4 if isinstance(e[k], float) and abs(e[k]) < 10 else 1) if k in e else "-"
-             for k in keys] for e in events]
+    def digits(key, value):
+        if "recall" in key:
+            return 5
+        return 4 if isinstance(value, float) and abs(value) < 10 else 1
+    rows = [[fmt_num(e[k], digits(k, e[k])) if k in e else "-" for k in keys] for e in events]
     return table(keys, rows)
 
 
@@ -662,6 +672,8 @@ def main():
                    help="threads the peers may use to build (search is always single-threaded)")
     p.add_argument("--freshet-bin", default=None, help="default $FRESHET_ANN_BIN or .build/release/freshet-bench-ann")
     p.add_argument("--freshet-sweep", default=None, help="passed to Freshet as --sweep, e.g. 1,2,4,8,16,32,64")
+    p.add_argument("--freshet-args", default=None,
+                   help="extra options for freshet-bench-ann, e.g. \"--cache-mb 1024 --replicas 4\"")
     p.add_argument("--data-dir", default=os.path.join(REPO, "bench-data"))
     p.add_argument("--keep-storage", action="store_true", help="keep Freshet's storage directory")
     p.add_argument("--prepare-only", action="store_true", help="prepare the data sets and stop")

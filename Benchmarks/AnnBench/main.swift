@@ -30,6 +30,9 @@ struct Options {
     var churnSearchHeads = 64
     var buildThreads = 2
     var postingLimit = 128
+    var rocksdb: [String: String] = [:]
+    var replicas = 8
+    var headFraction = 0.1
 
     static func parse() -> Options {
         var options = Options()
@@ -56,6 +59,14 @@ struct Options {
             case "--churn-search-heads": options.churnSearchHeads = Int(value(argument)) ?? 64
             case "--build-threads": options.buildThreads = Int(value(argument)) ?? 2
             case "--posting-limit": options.postingLimit = Int(value(argument)) ?? 128
+            case "--replicas": options.replicas = Int(value(argument)) ?? 8
+            case "--head-fraction": options.headFraction = Double(value(argument)) ?? 0.1
+            case "--rocksdb":
+                for pair in value(argument).split(separator: ",") {
+                    let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard parts.count == 2 else { fail("--rocksdb takes key=value pairs") }
+                    options.rocksdb[parts[0]] = parts[1]
+                }
             default: fail("unknown option \(argument)")
             }
         }
@@ -122,17 +133,17 @@ func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }
 
-func openStorage(_ path: String) throws -> RocksDBBackend {
+func openStorage(_ path: String, options: [String: String]) throws -> RocksDBBackend {
     try? FileManager.default.removeItem(atPath: path)
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     // Small block cache and write buffer: postings are meant to be read from disk (the
-    // OS page cache), with only the index's own cache resident. Unsynced: a benchmark.
-    var configuration = RocksDBConfiguration(path: path)
-    configuration.blockCacheBytes = 16 << 20
-    configuration.writeBufferBytes = 16 << 20
-    configuration.syncWrites = false
-    configuration.enableStatistics = false
-    return try RocksDBBackend(configuration: configuration)
+    // OS page cache), with only the index's own cache resident. No compression: float
+    // vectors do not compress, and decompressing them costs every read. Unsynced: a
+    // benchmark. `--rocksdb k=v,…` overrides any of these.
+    var defaults = ["block_cache": "\(16 << 20)", "write_buffer": "\(16 << 20)", "sync": "false", "statistics": "false",
+                    "compression": "none", "bottommost_compression": "none"]
+    defaults.merge(options) { _, override in override }
+    return try RocksDBBackend(configuration: RocksDBConfiguration(path: path, options: defaults))
 }
 
 struct Measurement {
@@ -193,7 +204,9 @@ func run() async throws {
 
     var configuration = SPFreshConfiguration()
     configuration.postingLimit = options.postingLimit
-    let storage = try openStorage(options.storage)
+    configuration.replicaCount = options.replicas
+    configuration.headFraction = options.headFraction
+    let storage = try openStorage(options.storage, options: options.rocksdb)
     let store = PostingStore(storage: storage, prefix: "ann/", dimensions: dimensions, cacheBytes: options.cacheMB << 20)
     let index = SPFreshIndex<UInt64>(dimensions: dimensions, store: store, configuration: configuration)
 
@@ -211,6 +224,7 @@ func run() async throws {
         "rss_bytes": after - before, "index_memory_estimate": index.memoryEstimate,
         "cache_budget_bytes": options.cacheMB << 20, "vectors": count, "dimensions": dimensions,
         "heads": statistics.heads, "splits": statistics.splits, "build_threads": options.buildThreads,
+        "replicas": options.replicas, "head_fraction": options.headFraction, "posting_limit": options.postingLimit,
         "posting_bytes_written": store.statistics.bytesWritten,
     ])
 
@@ -288,7 +302,7 @@ func run() async throws {
                                             "reassigned": stats.reassigned, "garbage_ratio": stats.garbageRatio])
 
     // A fresh build of the final data, for comparison.
-    let freshStorage = try openStorage(options.storage + "-fresh")
+    let freshStorage = try openStorage(options.storage + "-fresh", options: options.rocksdb)
     let fresh = SPFreshIndex<UInt64>(dimensions: dimensions, store: PostingStore(storage: freshStorage, prefix: "ann/", dimensions: dimensions, cacheBytes: options.cacheMB << 20), configuration: configuration)
     let finalIDs = Array(live.keys)
     var finalRows = [Float]()

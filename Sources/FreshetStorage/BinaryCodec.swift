@@ -1,3 +1,5 @@
+import CFreshetChecksum
+
 /// Little-endian binary writing for stored objects (WAL entries, snapshots, index files).
 public struct BinaryWriter: Sendable {
     public var bytes: [UInt8] = []
@@ -105,49 +107,18 @@ public struct BinaryReader: Sendable {
     }
 }
 
-/// CRC-32 (IEEE), to detect damaged objects before decoding them. Slicing-by-8:
-/// eight table lookups per 8 bytes, several times faster than byte-at-a-time.
-public enum CRC32 {
-    private static let tables: [[UInt32]] = {
-        var tables = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
-        for index in 0..<256 {
-            var crc = UInt32(index)
-            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
-            tables[0][index] = crc
-        }
-        for index in 0..<256 {
-            for slice in 1..<8 {
-                let previous = tables[slice - 1][index]
-                tables[slice][index] = (previous >> 8) ^ tables[0][Int(previous & 0xFF)]
-            }
-        }
-        return tables
-    }()
-    private static let flat: [UInt32] = tables.flatMap { $0 }
-
+/// CRC-32C (Castagnoli), to detect damaged objects before decoding them. Runs on the
+/// CPU's crc32 instruction where there is one (every object read is verified, so this
+/// must run at memory speed), else on a table.
+public enum CRC32C {
     public static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        flat.withUnsafeBufferPointer { t in
-            bytes.withUnsafeBufferPointer { buffer in
-                var index = 0
-                let count = buffer.count
-                let raw = UnsafeRawBufferPointer(buffer)
-                while index + 8 <= count {
-                    let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-                    let low = UInt32(truncatingIfNeeded: word) ^ crc
-                    let high = UInt32(truncatingIfNeeded: word >> 32)
-                    crc = t[7 * 256 + Int(low & 0xFF)] ^ t[6 * 256 + Int((low >> 8) & 0xFF)]
-                        ^ t[5 * 256 + Int((low >> 16) & 0xFF)] ^ t[4 * 256 + Int(low >> 24)]
-                        ^ t[3 * 256 + Int(high & 0xFF)] ^ t[2 * 256 + Int((high >> 8) & 0xFF)]
-                        ^ t[1 * 256 + Int((high >> 16) & 0xFF)] ^ t[Int(high >> 24)]
-                    index += 8
-                }
-                while index < count {
-                    crc = t[Int((crc ^ UInt32(buffer[index])) & 0xFF)] ^ (crc >> 8)
-                    index += 1
-                }
-            }
-        }
-        return crc ^ 0xFFFF_FFFF
+        bytes.withUnsafeBytes { freshet_crc32c(0, $0.baseAddress, $0.count) }
     }
+
+    /// The table implementation, for tests that compare the two.
+    public static func portableChecksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        bytes.withUnsafeBytes { freshet_crc32c_portable(0, $0.baseAddress, $0.count) }
+    }
+
+    public static var usesHardware: Bool { freshet_crc32c_hardware() != 0 }
 }

@@ -3,12 +3,12 @@
 /// Layout: magic `FRSH`, format version (1 byte), object kind (1 byte), flags
 /// (1 byte; bit 0 compressed, bit 1 encrypted — reserved for the encryption-at-rest
 /// layer, which will transform the payload and set the bit), a reserved byte, the
-/// payload, then a CRC-32 of everything before it. A reader rejects unknown versions,
+/// payload, then a CRC-32C of everything before it. A reader rejects unknown versions,
 /// kinds and flags instead of guessing. Each layer names its own kinds (the engine's
 /// WAL entries and manifests, the index's postings and checkpoints).
 public enum ObjectFrame {
     public static let magic: [UInt8] = Array("FRSH".utf8)
-    public static let formatVersion: UInt8 = 1
+    public static let formatVersion: UInt8 = 2
     public static let headerSize = 8
 
     public static func seal(_ payload: [UInt8], kind: UInt8) -> [UInt8] {
@@ -17,13 +17,19 @@ public enum ObjectFrame {
         bytes += magic
         bytes += [formatVersion, kind, 0, 0]
         bytes += payload
-        let crc = CRC32.checksum(bytes[...])
+        let crc = CRC32C.checksum(bytes[...])
         withUnsafeBytes(of: crc.littleEndian) { bytes.append(contentsOf: $0) }
         return bytes
     }
 
     /// Verifies the frame and returns the payload; damage is a `.corrupt` storage error.
     public static func open(_ bytes: [UInt8], kind: UInt8, kindName: String, key: String) throws -> [UInt8] {
+        Array(bytes[try verify(bytes, kind: kind, kindName: kindName, key: key)])
+    }
+
+    /// Verifies the frame and returns where the payload lies in `bytes`, for readers
+    /// that decode in place instead of copying the payload out first.
+    public static func verify(_ bytes: [UInt8], kind: UInt8, kindName: String, key: String) throws -> Range<Int> {
         guard bytes.count >= headerSize + 4, Array(bytes[0..<4]) == magic else {
             throw StorageError(.corrupt, "object \(key) is not a Freshet object (bad magic or too short: \(bytes.count) bytes)")
         }
@@ -38,9 +44,9 @@ public enum ObjectFrame {
         }
         let body = bytes[..<(bytes.count - 4)]
         let stored = bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self)) }
-        guard CRC32.checksum(body) == stored else {
+        guard CRC32C.checksum(body) == stored else {
             throw StorageError(.corrupt, "object \(key) failed its checksum; the stored bytes are damaged")
         }
-        return Array(bytes[headerSize..<(bytes.count - 4)])
+        return headerSize..<(bytes.count - 4)
     }
 }

@@ -25,16 +25,21 @@ final class DistanceAndChecksumTests: XCTestCase {
         XCTAssertEqual(DistanceMetric.cosineDistance.distance([0, 0, 0], [1, 2, 3]), 1)
     }
 
-    func testCRC32MatchesTheStandardCheckValue() {
-        XCTAssertEqual(CRC32.checksum(Array("123456789".utf8)[...]), 0xCBF4_3926)
-        let long = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
-        // Slicing-by-8 must agree with itself across alignments and lengths.
-        var bytewise: UInt32 = 0xFFFF_FFFF
+    func testCRC32CMatchesTheStandardCheckValueOnBothPaths() {
+        XCTAssertEqual(CRC32C.checksum(Array("123456789".utf8)[...]), 0xE306_9283)
+        XCTAssertEqual(CRC32C.portableChecksum(Array("123456789".utf8)[...]), 0xE306_9283)
+        let long = (0..<1003).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 3) }
+        // A bit-at-a-time reference, then the hardware and table paths at every alignment.
+        var bitwise: UInt32 = 0xFFFF_FFFF
         for byte in long {
-            bytewise ^= UInt32(byte)
-            for _ in 0..<8 { bytewise = bytewise & 1 == 1 ? (bytewise >> 1) ^ 0xEDB8_8320 : bytewise >> 1 }
+            bitwise ^= UInt32(byte)
+            for _ in 0..<8 { bitwise = bitwise & 1 == 1 ? (bitwise >> 1) ^ 0x82F6_3B78 : bitwise >> 1 }
         }
-        XCTAssertEqual(CRC32.checksum(long[...]), bytewise ^ 0xFFFF_FFFF)
-        XCTAssertEqual(CRC32.checksum(long[3...]), CRC32.checksum(Array(long[3...])[...]))
+        XCTAssertEqual(CRC32C.checksum(long[...]), bitwise ^ 0xFFFF_FFFF)
+        for start in 0..<9 {
+            XCTAssertEqual(CRC32C.checksum(long[start...]), CRC32C.portableChecksum(long[start...]), "offset \(start)")
+        }
+        XCTAssertEqual(CRC32C.checksum([][...]), 0)
+        print("CRC-32C on the hardware instruction: \(CRC32C.usesHardware)")
     }
 }

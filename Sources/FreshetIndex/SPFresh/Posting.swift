@@ -53,7 +53,8 @@ struct Posting: Sendable {
     }
 
     static func decode(_ bytes: [UInt8], dimensions: Int, key: String) throws -> Posting {
-        var reader = BinaryReader(try ObjectFrame.open(bytes, kind: frameKind, kindName: "posting", key: key), what: "posting \(key)")
+        let payload = try ObjectFrame.verify(bytes, kind: frameKind, kindName: "posting", key: key)
+        var reader = BinaryReader(bytes, from: payload.lowerBound, what: "posting \(key)")
         let format = try reader.u8(), encoding = try reader.u8()
         guard format == formatVersion, encoding == 0 else {
             throw StorageError(.corrupt, "posting \(key) has format \(format) encoding \(encoding); this build reads format \(formatVersion) f32")
