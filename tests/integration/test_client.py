@@ -137,4 +137,7 @@ def test_larger_namespace_recall_of_exact_search(tpuf):
         return 1 - dot / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
 
     expected = sorted(range(2000), key=lambda i: (cos(query, vectors[i]), i))[:10]
-    assert ids(res.rows) == expected
+    exact = ns.query(rank_by=("vector", "kNN", query), top_k=10)
+    assert ids(exact.rows) == expected
+    # ANN may go through the SPFresh index (2,000 vectors is the default threshold).
+    assert len(set(ids(res.rows)) & set(expected)) >= 7

@@ -55,6 +55,8 @@ final class VectorIndexer: Sendable {
     }
 
     static var recentLimit: Int { 4096 }
+    /// Ids an indexed query searches exhaustively at most before it scans instead.
+    static var maxTailIDs: Int { 50_000 }
 
     let index: SPFreshIndex<DocumentID>
     let metric: DistanceMetric
@@ -201,7 +203,9 @@ final class VectorIndexer: Sendable {
                 deadline: ContinuousClock.Instant? = nil) async throws -> SearchOutcome? {
         guard let arena = state.vectors, k > 0 else { return nil }
         let before = indexedSequence
-        guard let early = touched(after: min(before, state.sequence), through: max(before, state.sequence)) else { return nil }
+        // Too much unfolded work (a burst of writes) makes the exact scan the cheaper answer.
+        guard let early = touched(after: min(before, state.sequence), through: max(before, state.sequence)),
+              early.count <= Self.maxTailIDs else { return nil }
         let documents = state.documents
         let accept: @Sendable (DocumentID) -> Bool = { id in
             guard let document = documents[id] else { return false }
