@@ -32,6 +32,7 @@ struct Options {
     var postingLimit = 128
     var rocksdb: [String: String] = [:]
     var replicas = 8
+    var encoding = PostingEncoding.f32
     var headFraction = 0.1
 
     static func parse() -> Options {
@@ -60,6 +61,9 @@ struct Options {
             case "--build-threads": options.buildThreads = Int(value(argument)) ?? 2
             case "--posting-limit": options.postingLimit = Int(value(argument)) ?? 128
             case "--replicas": options.replicas = Int(value(argument)) ?? 8
+            case "--encoding":
+                guard let encoding = ["f32": PostingEncoding.f32, "f16": .f16][value(argument)] else { fail("--encoding is f32 or f16") }
+                options.encoding = encoding
             case "--head-fraction": options.headFraction = Double(value(argument)) ?? 0.1
             case "--rocksdb":
                 for pair in value(argument).split(separator: ",") {
@@ -207,7 +211,7 @@ func run() async throws {
     configuration.replicaCount = options.replicas
     configuration.headFraction = options.headFraction
     let storage = try openStorage(options.storage, options: options.rocksdb)
-    let store = PostingStore(storage: storage, prefix: "ann/", dimensions: dimensions, cacheBytes: options.cacheMB << 20)
+    let store = PostingStore(storage: storage, prefix: "ann/", dimensions: dimensions, cacheBytes: options.cacheMB << 20, encoding: options.encoding)
     let index = SPFreshIndex<UInt64>(dimensions: dimensions, store: store, configuration: configuration)
 
     let before = residentBytes()
@@ -224,7 +228,7 @@ func run() async throws {
         "rss_bytes": after - before, "index_memory_estimate": index.memoryEstimate,
         "cache_budget_bytes": options.cacheMB << 20, "vectors": count, "dimensions": dimensions,
         "heads": statistics.heads, "splits": statistics.splits, "build_threads": options.buildThreads,
-        "replicas": options.replicas, "head_fraction": options.headFraction, "posting_limit": options.postingLimit,
+        "replicas": options.replicas, "encoding": "\(options.encoding)", "head_fraction": options.headFraction, "posting_limit": options.postingLimit,
         "posting_bytes_written": store.statistics.bytesWritten,
     ])
 
@@ -303,7 +307,7 @@ func run() async throws {
 
     // A fresh build of the final data, for comparison.
     let freshStorage = try openStorage(options.storage + "-fresh", options: options.rocksdb)
-    let fresh = SPFreshIndex<UInt64>(dimensions: dimensions, store: PostingStore(storage: freshStorage, prefix: "ann/", dimensions: dimensions, cacheBytes: options.cacheMB << 20), configuration: configuration)
+    let fresh = SPFreshIndex<UInt64>(dimensions: dimensions, store: PostingStore(storage: freshStorage, prefix: "ann/", dimensions: dimensions, cacheBytes: options.cacheMB << 20, encoding: options.encoding), configuration: configuration)
     let finalIDs = Array(live.keys)
     var finalRows = [Float]()
     finalRows.reserveCapacity(finalIDs.count * dimensions)

@@ -23,6 +23,9 @@ public struct EngineConfiguration: Sendable {
     public var indexMinimumVectors = 2_000
     /// Parameters of each namespace's SPFresh index.
     public var index = SPFreshConfiguration()
+    /// How postings store vectors: f16 halves what queries read and caches hold; the
+    /// engine reranks every candidate with the exact distance from its own vectors.
+    public var indexPostingEncoding = PostingEncoding.f16
     /// Decoded postings each namespace's index keeps in memory.
     public var indexCacheBytes = 128 << 20
     /// How long compaction waits for the index to fold up to its snapshot before it

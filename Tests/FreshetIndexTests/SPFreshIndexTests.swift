@@ -175,6 +175,32 @@ final class SPFreshIndexTests: XCTestCase {
         XCTAssertEqual(found, [1, 2])
     }
 
+    func testHalfPrecisionPostingsKeepRecallAndHalveTheBytes() async throws {
+        var data = Data(dimensions: 32, clusters: 30, seed: 21)
+        var items: [Int: [Float]] = [:]
+        for id in 0..<3000 { items[id] = data.point() }
+        let queries = (0..<60).map { _ in data.point() }
+        var written: [PostingEncoding: Int] = [:]
+        for encoding in [PostingEncoding.f32, .f16] {
+            let storage = MemoryBackend()
+            let index = SPFreshIndex<Int>(dimensions: 32, store: PostingStore(storage: storage, prefix: "ix/", dimensions: 32, encoding: encoding))
+            let sorted = items.sorted { $0.key < $1.key }
+            try await index.build(ids: sorted.map(\.key), vectors: Matrix(dimensions: 32, values: sorted.flatMap(\.value)))
+            var more = items
+            var upserts: [(id: Int, vector: [Float])] = []
+            for id in 3000..<4000 { let v = data.point(); more[id] = v; upserts.append((id, v)) }
+            index.upsert(upserts)
+            try await index.maintainUntilIdle()
+            let measured = try await recall(index, more, queries: queries)
+            XCTAssertGreaterThanOrEqual(measured, 0.95, "\(encoding) postings: recall@10 \(measured)")
+            written[encoding] = index.store.statistics.bytesWritten
+            let anyPosting = try await storage.listAll(prefix: "ix/postings/").first!
+            let decoded = try Posting.decode(try await storage.get(anyPosting.key)!.body, dimensions: 32, key: anyPosting.key)
+            XCTAssertEqual(decoded.isHalf, encoding == .f16)
+        }
+        XCTAssertLessThan(Double(written[.f16]!), 0.7 * Double(written[.f32]!), "f16 postings write about half the bytes: \(written)")
+    }
+
     func testADeadlineStopsReadingPostings() async throws {
         var data = Data(dimensions: 8, clusters: 10, seed: 3)
         var items: [Int: [Float]] = [:]

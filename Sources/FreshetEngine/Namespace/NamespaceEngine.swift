@@ -258,7 +258,7 @@ actor NamespaceEngine {
         guard indexer == nil, closedReason == nil, let arena = state.vectors,
               arena.count >= max(1, configuration.indexMinimumVectors) else { return }
         let store = PostingStore(storage: storage, prefix: data.prefix + "index/", dimensions: arena.dimensions,
-                                 cacheBytes: configuration.indexCacheBytes)
+                                 cacheBytes: configuration.indexCacheBytes, encoding: configuration.indexPostingEncoding)
         let started = VectorIndexer(store: store, metric: state.distanceMetric ?? .cosineDistance, configuration: configuration.index,
                                     startingAt: state.sequence, logger: logger)
         indexer = started

@@ -211,7 +211,9 @@ final class VectorIndexer: Sendable {
             guard let document = documents[id] else { return false }
             return filter?.matches(document) ?? true
         }
-        let wanted = k + early.count
+        // f16 postings rank by approximate distance: take twice as many candidates and
+        // rerank them exactly below.
+        let wanted = k + early.count + (index.store.encoding == .f16 ? k : 0)
         let result = try await index.search(prepared(query), k: wanted, deadline: deadline, accept: accept)
         let after = indexedSequence
         guard let excluded = touched(after: min(before, state.sequence), through: max(after, state.sequence)) else { return nil }

@@ -1,5 +1,14 @@
-import Synchronization
+import CFreshetKernels
 import FreshetStorage
+import Synchronization
+
+/// How posting vectors are stored: f32 (exact), or f16 (half the bytes to read and
+/// cache; distances within f16 rounding, which callers that need exact distances
+/// recompute — the engine does, from its own copy of every vector).
+public enum PostingEncoding: UInt8, Sendable {
+    case f32 = 0
+    case f16 = 1
+}
 
 /// One posting list: the vectors assigned to a head, each with its slot (the index's
 /// internal id) and the slot's version when it was written. An entry is live while its
@@ -8,15 +17,20 @@ import FreshetStorage
 struct Posting: Sendable {
     var slots: [Int32] = []
     var versions: [UInt32] = []
+    /// f32 rows: in-memory deltas, postings being assembled, f32 objects.
     var vectors: [Float] = []
+    /// f16 rows, as read from an f16 object (then `vectors` is empty).
+    var halves: [UInt16] = []
 
     var count: Int { slots.count }
     var isEmpty: Bool { slots.isEmpty }
+    var isHalf: Bool { !halves.isEmpty }
 
     /// Approximate memory held, for cache budgets.
-    func bytes(dimensions: Int) -> Int { 64 + count * (8 + dimensions * 4) }
+    func bytes(dimensions: Int) -> Int { 64 + count * 8 + vectors.count * 4 + halves.count * 2 }
 
     mutating func append(slot: Int32, version: UInt32, vector: [Float]) {
+        precondition(halves.isEmpty, "f16 postings are read-only; assemble a new posting instead")
         slots.append(slot)
         versions.append(version)
         vectors.append(contentsOf: vector)
@@ -24,40 +38,73 @@ struct Posting: Sendable {
 
     mutating func append(_ other: Posting, from start: Int = 0, dimensions: Int) {
         guard start < other.count else { return }
+        precondition(halves.isEmpty && other.halves.isEmpty, "f16 postings are read-only")
         slots += other.slots[start...]
         versions += other.versions[start...]
         vectors += other.vectors[(start * dimensions)...]
     }
 
     func vector(_ entry: Int, dimensions: Int) -> [Float] {
-        Array(vectors[(entry * dimensions)..<((entry + 1) * dimensions)])
+        if isHalf { return halves[(entry * dimensions)..<((entry + 1) * dimensions)].map { freshet_f16_to_f32($0) } }
+        return Array(vectors[(entry * dimensions)..<((entry + 1) * dimensions)])
+    }
+
+    /// This posting with its vectors in `encoding` (what a reader of the object gets).
+    func encoded(as encoding: PostingEncoding) -> Posting {
+        guard encoding == .f16, !isHalf else { return self }
+        var copy = self
+        copy.halves = vectors.map { freshet_f32_to_f16($0) }
+        copy.vectors = []
+        if copy.halves.isEmpty { return self }
+        return copy
+    }
+
+    /// Squared L2 from `query` to every row, into `out` (at least `count` long).
+    func distances(from query: [Float], into out: inout [Float], dimensions: Int, kernels: Kernels) {
+        let count = self.count
+        guard count > 0 else { return }
+        out.withUnsafeMutableBufferPointer { out in
+            query.withUnsafeBufferPointer { q in
+                if isHalf {
+                    halves.withUnsafeBufferPointer { rows in
+                        for entry in 0..<count {
+                            out[entry] = freshet_l2sq_f32_f16(kernels.level.isa, q.baseAddress, rows.baseAddress! + entry * dimensions, dimensions)
+                        }
+                    }
+                } else {
+                    vectors.withUnsafeBufferPointer { rows in
+                        freshet_l2sq_f32_batch(kernels.level.isa, q.baseAddress, rows.baseAddress, count, dimensions, out.baseAddress)
+                    }
+                }
+            }
+        }
     }
 
     /// Frame kind of posting objects (the index's kinds are 16–31).
     static let frameKind: UInt8 = 16
     static let formatVersion: UInt8 = 1
 
-    /// The stored form: format version, element encoding (0 = f32), dimensions, count,
-    /// then the slots, versions and vectors as contiguous little-endian arrays, framed
-    /// and checksummed. The encoding byte leaves room for quantized postings.
+    /// The stored form: format version, element encoding (0 = f32, 1 = f16), dimensions,
+    /// count, then the slots, versions and vectors as contiguous little-endian arrays,
+    /// framed and checksummed. Call on `encoded(as:)`'s result.
     func encode(dimensions: Int) -> [UInt8] {
-        var writer = BinaryWriter(capacity: 16 + count * (8 + dimensions * 4))
+        var writer = BinaryWriter(capacity: 16 + count * 8 + vectors.count * 4 + halves.count * 2)
         writer.u8(Self.formatVersion)
-        writer.u8(0)
+        writer.u8(isHalf ? PostingEncoding.f16.rawValue : PostingEncoding.f32.rawValue)
         writer.u32(UInt32(dimensions))
         writer.u32(UInt32(count))
         writer.raw(slots)
         writer.raw(versions)
-        writer.raw(vectors)
+        if isHalf { writer.raw(halves) } else { writer.raw(vectors) }
         return ObjectFrame.seal(writer.bytes, kind: Self.frameKind)
     }
 
     static func decode(_ bytes: [UInt8], dimensions: Int, key: String) throws -> Posting {
         let payload = try ObjectFrame.verify(bytes, kind: frameKind, kindName: "posting", key: key)
         var reader = BinaryReader(bytes, from: payload.lowerBound, what: "posting \(key)")
-        let format = try reader.u8(), encoding = try reader.u8()
-        guard format == formatVersion, encoding == 0 else {
-            throw StorageError(.corrupt, "posting \(key) has format \(format) encoding \(encoding); this build reads format \(formatVersion) f32")
+        let format = try reader.u8(), encodingByte = try reader.u8()
+        guard format == formatVersion, let encoding = PostingEncoding(rawValue: encodingByte) else {
+            throw StorageError(.corrupt, "posting \(key) has format \(format) encoding \(encodingByte); this build reads format \(formatVersion) with f32 or f16")
         }
         let stored = Int(try reader.u32()), count = Int(try reader.u32())
         guard stored == dimensions else {
@@ -66,7 +113,10 @@ struct Posting: Sendable {
         var posting = Posting()
         posting.slots = try reader.raw(Int32.self, count: count)
         posting.versions = try reader.raw(UInt32.self, count: count)
-        posting.vectors = try reader.raw(Float.self, count: count * dimensions)
+        switch encoding {
+        case .f32: posting.vectors = try reader.raw(Float.self, count: count * dimensions)
+        case .f16: posting.halves = try reader.raw(UInt16.self, count: count * dimensions)
+        }
         return posting
     }
 }
@@ -89,6 +139,7 @@ public final class PostingStore: Sendable {
     public let storage: any StorageBackend
     public let prefix: String
     public let dimensions: Int
+    public let encoding: PostingEncoding
     private struct State: Sendable {
         var cache: LRUCache<UInt64, Posting>
         var statistics = Statistics()
@@ -96,8 +147,9 @@ public final class PostingStore: Sendable {
     private let state: Mutex<State>
 
     /// `prefix` ends with `/` (or is empty); `cacheBytes` bounds the decoded-posting cache.
-    public init(storage: any StorageBackend, prefix: String, dimensions: Int, cacheBytes: Int = 256 << 20) {
+    public init(storage: any StorageBackend, prefix: String, dimensions: Int, cacheBytes: Int = 256 << 20, encoding: PostingEncoding = .f32) {
         self.storage = storage
+        self.encoding = encoding
         self.prefix = prefix
         self.dimensions = dimensions
         state = Mutex(State(cache: LRUCache(budget: cacheBytes)))
@@ -124,7 +176,8 @@ public final class PostingStore: Sendable {
 
     /// Writes a new posting object. Ids are never reused, so a create-only put either
     /// creates it or finds the same bytes from an earlier attempt whose response was lost.
-    func write(_ posting: Posting, id: UInt64) async throws {
+    func write(_ assembled: Posting, id: UInt64) async throws {
+        let posting = assembled.encoded(as: encoding)
         let body = posting.encode(dimensions: dimensions)
         let key = key(id)
         do {

@@ -512,15 +512,9 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
 
     /// Squared L2 from `query` to every vector of `posting` (one batch-kernel pass).
     func distances(from query: [Float], to posting: Posting) -> [Float] {
-        let count = posting.count
-        return [Float](unsafeUninitializedCapacity: count) { out, initialized in
-            query.withUnsafeBufferPointer { q in
-                posting.vectors.withUnsafeBufferPointer { rows in
-                    freshet_l2sq_f32_batch(kernels.level.isa, q.baseAddress, rows.baseAddress, count, dimensions, out.baseAddress)
-                }
-            }
-            initialized = count
-        }
+        var out = [Float](repeating: 0, count: posting.count)
+        posting.distances(from: query, into: &out, dimensions: dimensions, kernels: kernels)
+        return out
     }
 
     private func scan(
@@ -530,13 +524,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         let count = posting.count
         guard count > 0 else { return }
         if distances.count < count { distances = [Float](repeating: 0, count: count) }
-        distances.withUnsafeMutableBufferPointer { out in
-            query.withUnsafeBufferPointer { q in
-                posting.vectors.withUnsafeBufferPointer { rows in
-                    freshet_l2sq_f32_batch(kernels.level.isa, q.baseAddress, rows.baseAddress, count, dimensions, out.baseAddress)
-                }
-            }
-        }
+        posting.distances(from: query, into: &distances, dimensions: dimensions, kernels: kernels)
         for entry in 0..<count {
             let distance = distances[entry]
             guard distance < top.worst else { continue }
@@ -736,7 +724,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     /// the first centroid) and a new head, then reassigns vectors whose best postings may
     /// have changed, using SPFresh's two necessary conditions to pick candidates.
     private func split(_ head: Int, ref: PostingRef, live: Posting) async throws {
-        var local = Matrix(dimensions: dimensions, values: live.vectors)
+        var local = Matrix(dimensions: dimensions, values: live.vectors)  // `live` is assembled in f32
         var kmeans = BalancedKMeans(k: 2)
         kmeans.seed = UInt64(head) &* 31 &+ UInt64(ref.epoch)
         var (assignment, centroids) = kmeans.fit(local, rows: Array(0..<live.count), kernels: kernels)
