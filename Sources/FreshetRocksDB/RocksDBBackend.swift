@@ -54,6 +54,7 @@ public final class RocksDBBackend: StorageBackend, @unchecked Sendable {
         rocksdb_block_based_options_set_filter_policy(tableOptions, rocksdb_filterpolicy_create_bloom_full(configuration.bloomBitsPerKey))
         rocksdb_options_set_block_based_table_factory(options, tableOptions)
         readOptions = rocksdb_readoptions_create()
+        rocksdb_readoptions_set_verify_checksums(readOptions, configuration.verifyChecksums ? 1 : 0)
         writeOptions = rocksdb_writeoptions_create()
         rocksdb_writeoptions_set_sync(writeOptions, configuration.syncWrites ? 1 : 0)
 

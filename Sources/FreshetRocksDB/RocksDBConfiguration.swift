@@ -31,6 +31,10 @@ public struct RocksDBConfiguration: Sendable, Equatable {
     /// fsync RocksDB's own WAL before a write returns. On (the default) a write
     /// survives power loss; off, it survives a process crash only.
     public var syncWrites: Bool = true
+    /// Verify RocksDB's block and blob checksums on every read. Freshet's objects carry
+    /// their own CRC-32C, which catches a damaged value but not an index block that
+    /// points at another intact one, so this stays on unless reads must be cheapest.
+    public var verifyChecksums: Bool = true
     /// Collect RocksDB statistics (a few percent of overhead); exposed by `statistics()`.
     public var enableStatistics: Bool = true
 
@@ -70,8 +74,9 @@ public struct RocksDBConfiguration: Sendable, Equatable {
             case "background_jobs": maxBackgroundJobs = try int()
             case "sync": syncWrites = try bool()
             case "statistics": enableStatistics = try bool()
+            case "verify_checksums": verifyChecksums = try bool()
             default:
-                throw StorageError(.invalidArgument, "unknown RocksDB option \(key); known: block_cache, write_buffer, blob_files, min_blob_size, compression, bottommost_compression, bloom_bits, background_jobs, sync, statistics")
+                throw StorageError(.invalidArgument, "unknown RocksDB option \(key); known: block_cache, write_buffer, blob_files, min_blob_size, compression, bottommost_compression, bloom_bits, background_jobs, sync, statistics, verify_checksums")
             }
         }
     }
