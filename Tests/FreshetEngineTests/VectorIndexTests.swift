@@ -105,7 +105,6 @@ final class VectorIndexTests: XCTestCase {
         XCTAssertTrue(plan.contains("through the SPFresh index"), plan)
         let report = try await engine.recall(namespace: "v", num: 20, topK: 10, filters: nil)
         XCTAssertGreaterThanOrEqual(report.averageRecall, 0.85)
-        XCTAssertLessThan(report.averageRecall + 0, 1.0001)
         await engine.shutdown()
     }
 

@@ -59,6 +59,17 @@ final class SPFreshIndexTests: XCTestCase {
         return index
     }
 
+    /// Upserts fresh points under `ids`, recording them in `items`.
+    func upsertNew(_ ids: some Sequence<Int>, into index: SPFreshIndex<Int>, items: inout [Int: [Float]], data: inout Data) {
+        var upserts: [(id: Int, vector: [Float])] = []
+        for id in ids {
+            let vector = data.point()
+            items[id] = vector
+            upserts.append((id, vector))
+        }
+        index.upsert(upserts)
+    }
+
     func recall(_ index: SPFreshIndex<Int>, _ items: [Int: [Float]], queries: [[Float]], k: Int = 10, searchHeads: Int? = nil) async throws -> Double {
         var total = 0.0
         for query in queries {
@@ -87,13 +98,7 @@ final class SPFreshIndexTests: XCTestCase {
         XCTAssertLessThan(starved, 0.9, "searching a single posting should lose recall (got \(starved))")
 
         for batch in stride(from: 4000, to: 6000, by: 100) {
-            var upserts: [(id: Int, vector: [Float])] = []
-            for id in batch..<(batch + 100) {
-                let vector = data.point()
-                items[id] = vector
-                upserts.append((id, vector))
-            }
-            index.upsert(upserts)
+            upsertNew(batch..<(batch + 100), into: index, items: &items, data: &data)
         }
         try await index.maintainUntilIdle()
         let afterGrowth = try await recall(index, items, queries: queries)
@@ -105,13 +110,7 @@ final class SPFreshIndexTests: XCTestCase {
         index.delete(half)
         for id in half { items[id] = nil }
         XCTAssertEqual(index.count, 3000)
-        var upserts: [(id: Int, vector: [Float])] = []
-        for id in half {
-            let vector = data.point()
-            items[id] = vector
-            upserts.append((id, vector))
-        }
-        index.upsert(upserts)
+        upsertNew(half, into: index, items: &items, data: &data)
         try await index.maintainUntilIdle()
         let afterChurn = try await recall(index, items, queries: queries)
         XCTAssertGreaterThanOrEqual(afterChurn, 0.95, "recall@10 after deleting and re-upserting 50%: \(afterChurn) (tolerance ≥ 0.95)")
@@ -136,13 +135,7 @@ final class SPFreshIndexTests: XCTestCase {
         var configuration = SPFreshConfiguration()
         configuration.headIndexFlatLimit = 64  // force the tree at this small scale
         let index = try await build(items, dimensions: 16, configuration: configuration)
-        var upserts: [(id: Int, vector: [Float])] = []
-        for id in 3000..<4500 {
-            let vector = data.point()
-            items[id] = vector
-            upserts.append((id, vector))
-        }
-        index.upsert(upserts)
+        upsertNew(3000..<4500, into: index, items: &items, data: &data)
         try await index.maintainUntilIdle()
         let queries = (0..<60).map { _ in data.point() }
         let measured = try await recall(index, items, queries: queries)
@@ -187,9 +180,7 @@ final class SPFreshIndexTests: XCTestCase {
             let sorted = items.sorted { $0.key < $1.key }
             try await index.build(ids: sorted.map(\.key), vectors: Matrix(dimensions: 32, values: sorted.flatMap(\.value)))
             var more = items
-            var upserts: [(id: Int, vector: [Float])] = []
-            for id in 3000..<4000 { let v = data.point(); more[id] = v; upserts.append((id, v)) }
-            index.upsert(upserts)
+            upsertNew(3000..<4000, into: index, items: &more, data: &data)
             try await index.maintainUntilIdle()
             let measured = try await recall(index, more, queries: queries)
             XCTAssertGreaterThanOrEqual(measured, 0.95, "\(encoding) postings: recall@10 \(measured)")
