@@ -21,24 +21,27 @@ final class SPFreshDurabilityTests: XCTestCase {
         PostingStore(storage: storage, prefix: "ix/", dimensions: dimensions, cacheBytes: 1 << 20)
     }
 
-    /// Every expected id is in the index and found by its own vector; nothing else is.
+    /// Every expected id has a current copy in some posting and nothing else does (read
+    /// from every posting, so it cannot be masked by search pruning); searches by each
+    /// id's own vector find it (allowing 1% misses: the index is approximate) and never
+    /// return a deleted id.
     func assertConsistent(_ index: SPFreshIndex<Int>, _ expected: [Int: [Float]], _ context: String,
                           file: StaticString = #filePath, line: UInt = #line) async throws {
         XCTAssertEqual(index.count, expected.count, "\(context): live count", file: file, line: line)
+        let present = try await index.indexedIDs()
+        let lost = Set(expected.keys).subtracting(present)
+        let extra = present.subtracting(expected.keys)
+        XCTAssertTrue(lost.isEmpty, "\(context): live ids with no current copy in any posting: \(lost.sorted().prefix(20))", file: file, line: line)
+        XCTAssertTrue(extra.isEmpty, "\(context): deleted ids still in postings: \(extra.sorted().prefix(20))", file: file, line: line)
         var missing = 0
         for (id, vector) in expected {
-            if !index.contains(id) { missing += 1; continue }
             let hits = try await index.search(vector, k: 3).hits
-            if !hits.contains(where: { $0.id == id }) {
-                let wide = try await index.search(vector, k: 3, searchHeads: 100_000).hits
-                print("\(context): \(id) not in \(hits); searching every head finds \(wide)")
-                missing += 1
-            }
+            if !hits.contains(where: { $0.id == id }) { missing += 1 }
             for hit in hits where expected[hit.id] == nil {
                 XCTFail("\(context): search returned \(hit.id), which is deleted", file: file, line: line)
             }
         }
-        XCTAssertEqual(missing, 0, "\(context): ids not found by their own vectors", file: file, line: line)
+        XCTAssertLessThanOrEqual(missing, expected.count / 100, "\(context): ids not found by their own vectors", file: file, line: line)
     }
 
     func testCrashDuringSplitsAndMergesRecoversFromCheckpointAndLog() async throws {

@@ -854,6 +854,30 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
 
     // MARK: statistics
 
+    /// Every id with a current copy in some posting (reads every posting): the
+    /// consistency check behind the crash and concurrency tests — each live id must be
+    /// here, and nothing else.
+    public func indexedIDs() async throws -> Set<ID> {
+        let state = core.withLock { $0.state }
+        var found = Set<ID>()
+        for head in 0..<state.postings.count where state.postings[head].alive {
+            let ref = state.postings[head]
+            var postings = [ref.delta]
+            if ref.base != 0 {
+                guard let base = try await store.fetch([ref.base])[ref.base] else {
+                    throw StorageError(.corrupt, "posting object \(store.key(ref.base)) referenced by head \(head) is missing")
+                }
+                postings.append(base)
+            }
+            for posting in postings {
+                for entry in 0..<posting.count where posting.versions[entry] == state.versions[Int(posting.slots[entry])] {
+                    if let id = state.ids[Int(posting.slots[entry])] { found.insert(id) }
+                }
+            }
+        }
+        return found
+    }
+
     /// Reads every posting to measure garbage and the posting size histogram.
     public func measure() async throws -> SPFreshStatistics {
         let state = core.withLock { $0.state }
