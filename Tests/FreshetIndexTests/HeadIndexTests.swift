@@ -46,3 +46,19 @@ final class HeadIndexTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(overlap / 50, 0.8, "tree head search recall@10 vs a flat scan: \(overlap / 50)")
     }
 }
+
+final class TopNTests: XCTestCase {
+    func testSelectionEqualsAFullSortWithTiesByIndex() {
+        var random = SplitMix64(state: 3)
+        for trial in 0..<300 {
+            let count = Int(random.next() % 400)
+            // Few distinct values: ties everywhere.
+            let items = (0..<count).map { ($0, Float(random.next() % UInt64(1 + trial % 7))) }.shuffled(using: &random)
+            let n = Int(random.next() % 80)
+            let expected = items.sorted { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }.prefix(n)
+            let got = TopN.select(items, n: n)
+            XCTAssertEqual(got.map(\.index), expected.map(\.0), "trial \(trial): \(count) items, n \(n)")
+            XCTAssertEqual(got.map(\.distance), expected.map(\.1))
+        }
+    }
+}

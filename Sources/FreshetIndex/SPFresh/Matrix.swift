@@ -53,21 +53,33 @@ public struct Matrix: Sendable {
 /// Partial selection of the n smallest distances (ties by index), without sorting all.
 enum TopN {
     static func select(_ items: [(Int, Float)], n: Int) -> [(index: Int, distance: Float)] {
-        guard n > 0 else { return [] }
-        var best: [(index: Int, distance: Float)] = []
-        best.reserveCapacity(n + 1)
-        for (index, distance) in items {
-            if best.count == n, let last = best.last, distance > last.distance || (distance == last.distance && index > last.index) { continue }
-            var low = 0, high = best.count
+        guard n > 0, !items.isEmpty else { return [] }
+        func before(_ a: (Int, Float), _ b: (Int, Float)) -> Bool { a.1 != b.1 ? a.1 < b.1 : a.0 < b.0 }
+        var work = items
+        if work.count > n {
+            // Quickselect: move the n smallest to the front in expected linear time, then
+            // sort only those (insertion into a sorted buffer costs O(count · n) when many
+            // candidates arrive in descending order, as head scans do).
+            var low = 0, high = work.count - 1
+            var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(truncatingIfNeeded: work.count)
             while low < high {
-                let mid = (low + high) / 2
-                let other = best[mid]
-                if other.distance < distance || (other.distance == distance && other.index < index) { low = mid + 1 } else { high = mid }
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                let pivotIndex = low + Int(state >> 33) % (high - low + 1)
+                let pivot = work[pivotIndex]
+                work.swapAt(pivotIndex, high)
+                var store = low
+                for i in low..<high where before(work[i], pivot) {
+                    work.swapAt(i, store)
+                    store += 1
+                }
+                work.swapAt(store, high)
+                if store == n - 1 || store == n { break }
+                if store < n - 1 { low = store + 1 } else { high = store - 1 }
             }
-            best.insert((index, distance), at: low)
-            if best.count > n { best.removeLast() }
+            work.removeSubrange(n...)
         }
-        return best
+        work.sort(by: before)
+        return work.map { (index: $0.0, distance: $0.1) }
     }
 }
 
