@@ -135,10 +135,19 @@ final class VectorIndexTests: XCTestCase {
         let splitsBefore = await first.indexStatistics()["r"]!.index.splits
         XCTAssertGreaterThan(splitsBefore, 0, "inserts after the build should have split postings")
         await first.shutdown()
+        func checkpointKeys() async throws -> [String] {
+            try await storage.listAll(prefix: "namespaces/r/").map(\.key).filter { $0.contains("/index/checkpoints/") }
+        }
+        let checkpointBefore = try await checkpointKeys()
 
         // A new engine loads the checkpoint and replays the WAL after it.
         let second = Engine(storage: storage, configuration: configuration())
         try await waitUntilIndexed(second, "r")
+        // A load keeps the newest checkpoint, the one it loaded; a rebuild deletes it as
+        // stale (and no write has happened since to make a new one).
+        let checkpointAfter = try await checkpointKeys()
+        XCTAssertTrue(checkpointAfter.contains(checkpointBefore.max() ?? "none"),
+                      "the restarted index must load the checkpoint, not rebuild: before \(checkpointBefore), after \(checkpointAfter)")
         let splitsAfter = await second.indexStatistics()["r"]!.index.splits
         XCTAssertGreaterThan(splitsAfter, 0, "the reopened index carries the checkpoint's history: it was loaded, not rebuilt")
         let state = try await second.state(namespace: "r")

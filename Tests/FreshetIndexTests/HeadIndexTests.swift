@@ -27,7 +27,7 @@ final class HeadIndexTests: XCTestCase {
             let v = vector()
             let head = tree.add(v)
             XCTAssertNil(oracle[head], "a new head never takes a live head's id")
-            XCTAssertFalse(tree.contains(head) == false)
+            XCTAssertTrue(tree.contains(head))
             oracle[head] = v
         }
         XCTAssertEqual(tree.count, oracle.count)

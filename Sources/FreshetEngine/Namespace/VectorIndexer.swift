@@ -152,7 +152,7 @@ final class VectorIndexer: Sendable {
             for change in batch { apply(change) }
             progress.withLock { progress in
                 progress.pending.removeFirst(batch.count)
-                progress.pendingBytes = progress.pending.reduce(0) { $0 + $1.bytes }
+                progress.pendingBytes -= batch.reduce(0) { $0 + $1.bytes }
                 progress.indexed = last.sequence
                 progress.recent += batch.map { ($0.sequence, $0.touched) }
                 if progress.recent.count > Self.recentLimit { progress.recent.removeFirst(progress.recent.count - Self.recentLimit) }
@@ -186,12 +186,10 @@ final class VectorIndexer: Sendable {
 
     var indexedSequence: UInt64 { progress.withLock { $0.indexed } }
 
-    /// What an indexed search did, for the response's `performance` and explain.
+    /// An indexed search's rows and the tail it searched exhaustively.
     struct SearchOutcome: Sendable {
         var hits: [(id: DocumentID, distance: Float)]
         var exhaustiveCount: Int
-        var postingsRead: Int
-        var headsProbed: Int
     }
 
     /// The `k` nearest documents of `state` that pass `filter`: the index's hits for
@@ -235,8 +233,7 @@ final class VectorIndexer: Sendable {
         // may exist: let the exact scan answer rather than return fewer than exist.
         if merged.count < k, result.hits.count < wanted || indexHits < result.hits.count { return nil }
         merged.sort { $0.distance != $1.distance ? $0.distance < $1.distance : $0.id < $1.id }
-        return SearchOutcome(hits: Array(merged.prefix(k)), exhaustiveCount: exhaustive,
-                             postingsRead: result.postingsRead, headsProbed: result.headsProbed)
+        return SearchOutcome(hits: Array(merged.prefix(k)), exhaustiveCount: exhaustive)
     }
 
     /// Waits until everything through `sequence` is folded, then writes a checkpoint

@@ -88,7 +88,4 @@ extension Matrix {
         precondition(other.dimensions == dimensions)
         values.append(contentsOf: other.values)
     }
-
-    /// Reserves room for `rows` rows.
-    public mutating func reserve(rows: Int) { values.reserveCapacity(rows * dimensions) }
 }

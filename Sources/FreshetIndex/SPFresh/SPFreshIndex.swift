@@ -78,7 +78,7 @@ public struct SPFreshStatistics: Sendable, Equatable {
     /// Entries that are stale versions or deleted, awaiting the next rewrite (as last
     /// measured by `measure()`, which reads every posting).
     public var garbageEntries = 0
-    /// Posting sizes (entries) in buckets of 16: [0-15, 16-31, …] (from `measure()`).
+    /// Posting sizes (entries) in buckets of 16: [0-15, 16-31, …].
     public var postingSizeHistogram: [Int] = []
     /// The last background failure (storage errors are retried), if any.
     public var lastError: String?
@@ -649,12 +649,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
                 live.append(slot: slot, version: posting.versions[entry], vector: posting.vector(entry, dimensions: dimensions))
             }
         }
-        if ref.base != 0 {
-            guard let base = try await store.fetch([ref.base])[ref.base] else {
-                throw StorageError(.corrupt, "posting object \(store.key(ref.base)) referenced by head \(head) is missing")
-            }
-            keep(base)
-        }
+        if let base = try await base(of: ref, head: head) { keep(base) }
         keep(ref.delta)
         let garbage = scanned - live.count
         if sweep, live.count > configuration.mergeThreshold, live.count <= configuration.postingLimit,
@@ -860,47 +855,53 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     public func indexedIDs() async throws -> Set<ID> {
         let state = core.withLock { $0.state }
         var found = Set<ID>()
-        for head in 0..<state.postings.count where state.postings[head].alive {
-            let ref = state.postings[head]
-            var postings = [ref.delta]
-            if ref.base != 0 {
-                guard let base = try await store.fetch([ref.base])[ref.base] else {
-                    throw StorageError(.corrupt, "posting object \(store.key(ref.base)) referenced by head \(head) is missing")
-                }
-                postings.append(base)
-            }
-            for posting in postings {
-                for entry in 0..<posting.count where posting.versions[entry] == state.versions[Int(posting.slots[entry])] {
-                    if let id = state.ids[Int(posting.slots[entry])] { found.insert(id) }
-                }
+        try await forEachPosting(in: state) { _, posting in
+            for entry in 0..<posting.count where posting.versions[entry] == state.versions[Int(posting.slots[entry])] {
+                if let id = state.ids[Int(posting.slots[entry])] { found.insert(id) }
             }
         }
         return found
     }
 
-    /// Reads every posting to measure garbage and the posting size histogram.
+    /// Reads every posting to measure garbage (the other figures come from memory).
     public func measure() async throws -> SPFreshStatistics {
         let state = core.withLock { $0.state }
-        var entries = 0, garbage = 0
-        var histogram: [Int] = []
-        for head in 0..<state.postings.count where state.postings[head].alive {
-            let ref = state.postings[head]
-            var postings = [ref.delta]
-            if ref.base != 0, let base = try await store.fetch([ref.base])[ref.base] { postings.append(base) }
-            for posting in postings {
-                entries += posting.count
-                for entry in 0..<posting.count where posting.versions[entry] != state.versions[Int(posting.slots[entry])] { garbage += 1 }
-            }
-            let bucket = ref.total / 16
-            if histogram.count <= bucket { histogram += [Int](repeating: 0, count: bucket + 1 - histogram.count) }
-            histogram[bucket] += 1
+        var garbage = 0
+        try await forEachPosting(in: state) { _, posting in
+            for entry in 0..<posting.count where posting.versions[entry] != state.versions[Int(posting.slots[entry])] { garbage += 1 }
         }
-        core.withLock { core in
-            core.statistics.postingEntries = entries
-            core.statistics.garbageEntries = garbage
-            core.statistics.postingSizeHistogram = histogram
-        }
+        core.withLock { $0.statistics.garbageEntries = garbage }
         return statistics
+    }
+
+    /// The stored base of `head`'s posting (nil when it has none yet). A referenced
+    /// object that storage no longer has is corruption, never skipped.
+    private func base(of ref: PostingRef, head: Int) async throws -> Posting? {
+        guard ref.base != 0 else { return nil }
+        guard let base = try await store.fetch([ref.base])[ref.base] else {
+            throw StorageError(.corrupt, "posting object \(store.key(ref.base)) referenced by head \(head) is missing")
+        }
+        return base
+    }
+
+    /// Calls `body` with each live head's delta and stored base, reading bases 256 per
+    /// batch.
+    private func forEachPosting(in state: State, _ body: (Int, Posting) -> Void) async throws {
+        let heads = (0..<state.postings.count).filter { state.postings[$0].alive }
+        for start in stride(from: 0, to: heads.count, by: 256) {
+            let batch = heads[start..<min(heads.count, start + 256)]
+            let wanted = batch.compactMap { state.postings[$0].base == 0 ? nil : state.postings[$0].base }
+            let fetched = try await store.fetch(wanted)
+            for head in batch {
+                let ref = state.postings[head]
+                body(head, ref.delta)
+                guard ref.base != 0 else { continue }
+                guard let base = fetched[ref.base] else {
+                    throw StorageError(.corrupt, "posting object \(store.key(ref.base)) referenced by head \(head) is missing")
+                }
+                body(head, base)
+            }
+        }
     }
 }
 
