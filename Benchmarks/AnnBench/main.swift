@@ -34,6 +34,7 @@ struct Options {
     var replicas = 8
     var encoding = PostingEncoding.f32
     var headFraction = 0.1
+    var headProbe = SPFreshConfiguration().searchHeadIndexProbe
 
     static func parse() -> Options {
         var options = Options()
@@ -65,6 +66,7 @@ struct Options {
                 guard let encoding = ["f32": PostingEncoding.f32, "f16": .f16][value(argument)] else { fail("--encoding is f32 or f16") }
                 options.encoding = encoding
             case "--head-fraction": options.headFraction = Double(value(argument)) ?? 0.1
+            case "--head-probe": options.headProbe = Int(value(argument)) ?? options.headProbe
             case "--rocksdb":
                 for pair in value(argument).split(separator: ",") {
                     let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
@@ -210,6 +212,7 @@ func run() async throws {
     configuration.postingLimit = options.postingLimit
     configuration.replicaCount = options.replicas
     configuration.headFraction = options.headFraction
+    configuration.searchHeadIndexProbe = options.headProbe
     let storage = try openStorage(options.storage, options: options.rocksdb)
     let store = PostingStore(storage: storage, prefix: "ann/", dimensions: dimensions, cacheBytes: options.cacheMB << 20, encoding: options.encoding)
     let index = SPFreshIndex<UInt64>(dimensions: dimensions, store: store, configuration: configuration)
@@ -228,7 +231,7 @@ func run() async throws {
         "rss_bytes": after - before, "index_memory_estimate": index.memoryEstimate,
         "cache_budget_bytes": options.cacheMB << 20, "vectors": count, "dimensions": dimensions,
         "heads": statistics.heads, "splits": statistics.splits, "build_threads": options.buildThreads,
-        "replicas": options.replicas, "encoding": "\(options.encoding)", "head_fraction": options.headFraction, "posting_limit": options.postingLimit,
+        "replicas": options.replicas, "encoding": "\(options.encoding)", "head_fraction": options.headFraction, "head_probe": options.headProbe, "posting_limit": options.postingLimit,
         "posting_bytes_written": store.statistics.bytesWritten,
     ])
 

@@ -47,7 +47,7 @@ final class HeadIndexTests: XCTestCase {
     }
 }
 
-final class TopNTests: XCTestCase {
+final class NearestHeapTests: XCTestCase {
     func testSelectionEqualsAFullSortWithTiesByIndex() {
         var random = SplitMix64(state: 3)
         for trial in 0..<300 {
@@ -56,7 +56,9 @@ final class TopNTests: XCTestCase {
             let items = (0..<count).map { ($0, Float(random.next() % UInt64(1 + trial % 7))) }.shuffled(using: &random)
             let n = Int(random.next() % 80)
             let expected = items.sorted { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }.prefix(n)
-            let got = TopN.select(items, n: n)
+            var heap = NearestHeap(capacity: n)
+            for (index, distance) in items { heap.push(index, distance) }
+            let got = heap.sorted()
             XCTAssertEqual(got.map(\.index), expected.map(\.0), "trial \(trial): \(count) items, n \(n)")
             XCTAssertEqual(got.map(\.distance), expected.map(\.1))
         }

@@ -99,9 +99,11 @@ actor NamespaceEngine {
                 continue
             }
             try await ensureCatalogEntry(name, createdAt: manifest.createdAtMilliseconds, storage: storage, retry: retry)
-            guard var (state, bytes) = try await loadSnapshot(manifest, keys: keys, storage: storage, retry: retry) else {
+            guard let loaded = try await loadSnapshot(manifest, keys: keys, storage: storage, retry: retry) else {
                 continue  // the snapshot was replaced while we read: start over
             }
+            var state = loaded.0
+            let bytes = loaded.1
             let engine = NamespaceEngine(name: name, storage: storage, configuration: configuration, logger: logger,
                                          state: state, manifest: manifest, epoch: manifest.epoch)
             await engine.setLastSnapshotBytes(bytes)

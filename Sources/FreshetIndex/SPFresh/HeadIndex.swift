@@ -85,8 +85,7 @@ struct HeadIndex: Sendable {
     /// The `n` heads nearest `query`, nearest first, with squared distances. `probe`
     /// overrides how many tree groups are scanned.
     func nearest(to query: [Float], n: Int, probe: Int? = nil, kernels: Kernels) -> [(index: Int, distance: Float)] {
-        var candidates: [(Int, Float)] = []
-        candidates.reserveCapacity(isTree ? 4 * n : groups[0].heads.count)
+        var nearest = NearestHeap(capacity: n)
         let scanned: [Int] = isTree
             ? centroids.nearest(to: query, n: min(probe ?? coarseProbe, centroids.count), kernels: kernels).map(\.index)
             : [0]
@@ -94,9 +93,11 @@ struct HeadIndex: Sendable {
             let members = groups[group]
             guard !members.heads.isEmpty else { continue }
             let distances = members.vectors.squaredDistances(to: query, kernels: kernels)
-            for (position, head) in members.heads.enumerated() { candidates.append((Int(head), distances[position])) }
+            members.heads.withUnsafeBufferPointer { heads in
+                for position in 0..<heads.count { nearest.push(Int(heads[position]), distances[position]) }
+            }
         }
-        return TopN.select(candidates, n: n)
+        return nearest.sorted()
     }
 
     private mutating func maybeRebuild() {

@@ -45,41 +45,73 @@ public struct Matrix: Sendable {
 
     /// Indices and squared distances of the `n` rows nearest `query`, nearest first.
     public func nearest(to query: [Float], n: Int, kernels: Kernels = .best) -> [(index: Int, distance: Float)] {
-        let distances = squaredDistances(to: query, kernels: kernels)
-        return TopN.select(distances.enumerated().map { ($0.offset, $0.element) }, n: n)
+        var nearest = NearestHeap(capacity: n)
+        for (row, distance) in squaredDistances(to: query, kernels: kernels).enumerated() { nearest.push(row, distance) }
+        return nearest.sorted()
     }
 }
 
-/// Partial selection of the n smallest distances (ties by index), without sorting all.
-enum TopN {
-    static func select(_ items: [(Int, Float)], n: Int) -> [(index: Int, distance: Float)] {
-        guard n > 0, !items.isEmpty else { return [] }
-        func before(_ a: (Int, Float), _ b: (Int, Float)) -> Bool { a.1 != b.1 ? a.1 < b.1 : a.0 < b.0 }
-        var work = items
-        if work.count > n {
-            // Quickselect: move the n smallest to the front in expected linear time, then
-            // sort only those (insertion into a sorted buffer costs O(count · n) when many
-            // candidates arrive in descending order, as head scans do).
-            var low = 0, high = work.count - 1
-            var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(truncatingIfNeeded: work.count)
-            while low < high {
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                let pivotIndex = low + Int(state >> 33) % (high - low + 1)
-                let pivot = work[pivotIndex]
-                work.swapAt(pivotIndex, high)
-                var store = low
-                for i in low..<high where before(work[i], pivot) {
-                    work.swapAt(i, store)
-                    store += 1
-                }
-                work.swapAt(store, high)
-                if store == n - 1 || store == n { break }
-                if store < n - 1 { low = store + 1 } else { high = store - 1 }
+/// The `capacity` smallest (distance, index) pairs pushed so far (ties by index), as a
+/// bounded max-heap: a candidate no better than the worst kept costs one comparison,
+/// so a scan of many candidates for few results stays linear with a small constant.
+struct NearestHeap {
+    let capacity: Int
+    private var indices: [Int] = []
+    private var distances: [Float] = []
+
+    init(capacity: Int) {
+        self.capacity = max(0, capacity)
+        indices.reserveCapacity(self.capacity)
+        distances.reserveCapacity(self.capacity)
+    }
+
+    var count: Int { indices.count }
+
+    /// Whether (index, distance) orders after the entry at `slot`.
+    @inline(__always) private func after(_ index: Int, _ distance: Float, _ slot: Int) -> Bool {
+        distance != distances[slot] ? distance > distances[slot] : index > indices[slot]
+    }
+
+    @inline(__always) mutating func push(_ index: Int, _ distance: Float) {
+        if indices.count < capacity {
+            indices.append(index)
+            distances.append(distance)
+            var child = indices.count - 1
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard after(index, distance, parent) else { break }
+                indices[child] = indices[parent]
+                distances[child] = distances[parent]
+                child = parent
             }
-            work.removeSubrange(n...)
+            indices[child] = index
+            distances[child] = distance
+        } else if capacity > 0, distance <= distances[0], !after(index, distance, 0) {
+            siftDown(index, distance)
         }
-        work.sort(by: before)
-        return work.map { (index: $0.0, distance: $0.1) }
+    }
+
+    /// Replaces the root (the worst kept) and restores the heap.
+    private mutating func siftDown(_ index: Int, _ distance: Float) {
+        let count = indices.count
+        var parent = 0
+        while true {
+            var child = 2 * parent + 1
+            guard child < count else { break }
+            if child + 1 < count, !after(indices[child], distances[child], child + 1) { child += 1 }
+            guard !after(index, distance, child) else { break }
+            indices[parent] = indices[child]
+            distances[parent] = distances[child]
+            parent = child
+        }
+        indices[parent] = index
+        distances[parent] = distance
+    }
+
+    /// The kept pairs, nearest first.
+    func sorted() -> [(index: Int, distance: Float)] {
+        zip(indices, distances).map { (index: $0, distance: $1) }
+            .sorted { $0.distance != $1.distance ? $0.distance < $1.distance : $0.index < $1.index }
     }
 }
 

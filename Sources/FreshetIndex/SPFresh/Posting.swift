@@ -10,6 +10,13 @@ public enum PostingEncoding: UInt8, Sendable {
     case f16 = 1
 }
 
+/// A decoded posting as the cache holds it: one reference to copy (a `Posting` copy
+/// retains each of its arrays, which on a query's path means a cache miss apiece).
+final class StoredPosting: Sendable {
+    let posting: Posting
+    init(_ posting: Posting) { self.posting = posting }
+}
+
 /// One posting list: the vectors assigned to a head, each with its slot (the index's
 /// internal id) and the slot's version when it was written. An entry is live while its
 /// version equals the slot's current version; anything else is garbage, skipped by
@@ -141,7 +148,7 @@ public final class PostingStore: Sendable {
     public let dimensions: Int
     public let encoding: PostingEncoding
     private struct State: Sendable {
-        var cache: LRUCache<UInt64, Posting>
+        var cache: LRUCache<UInt64, StoredPosting>
         var statistics = Statistics()
     }
     private let state: Mutex<State>
@@ -186,7 +193,7 @@ public final class PostingStore: Sendable {
             guard try await storage.get(key)?.body == body else { throw error }
         }
         state.withLock { state in
-            state.cache.set(posting, for: id, cost: posting.bytes(dimensions: dimensions))
+            state.cache.set(StoredPosting(posting), for: id, cost: posting.bytes(dimensions: dimensions))
             state.statistics.objectsWritten += 1
             state.statistics.bytesWritten += body.count
         }
@@ -196,25 +203,33 @@ public final class PostingStore: Sendable {
     /// missing object is absent from the result.
     func fetch(_ ids: [UInt64]) async throws -> [UInt64: Posting] {
         var found: [UInt64: Posting] = [:]
-        var missing: [UInt64] = []
+        for (id, stored) in zip(ids, try await fetchInOrder(ids)) { if let stored { found[id] = stored.posting } }
+        return found
+    }
+
+    /// The postings of `ids` in order (nil for a missing object or the id 0): cached
+    /// ones from memory, the rest with one `getMany`.
+    func fetchInOrder(_ ids: [UInt64]) async throws -> [StoredPosting?] {
+        var found = [StoredPosting?](repeating: nil, count: ids.count)
+        var missing: [(position: Int, id: UInt64)] = []
         state.withLock { state in
-            for id in ids where found[id] == nil {
-                if let posting = state.cache.value(for: id) { found[id] = posting } else { missing.append(id) }
+            for (position, id) in ids.enumerated() where id != 0 {
+                if let stored = state.cache.value(for: id) { found[position] = stored } else { missing.append((position, id)) }
             }
         }
         guard !missing.isEmpty else { return found }
-        let objects = try await storage.getMany(missing.map(key))
+        let objects = try await storage.getMany(missing.map { key($0.id) })
         var bytesRead = 0
-        var decoded: [(UInt64, Posting)] = []
-        for (id, object) in zip(missing, objects) {
+        var decoded: [(UInt64, StoredPosting)] = []
+        for (wanted, object) in zip(missing, objects) {
             guard let object else { continue }
             bytesRead += object.body.count
-            let posting = try Posting.decode(object.body, dimensions: dimensions, key: key(id))
-            found[id] = posting
-            decoded.append((id, posting))
+            let stored = StoredPosting(try Posting.decode(object.body, dimensions: dimensions, key: key(wanted.id)))
+            found[wanted.position] = stored
+            decoded.append((wanted.id, stored))
         }
         state.withLock { state in
-            for (id, posting) in decoded { state.cache.set(posting, for: id, cost: posting.bytes(dimensions: dimensions)) }
+            for (id, stored) in decoded { state.cache.set(stored, for: id, cost: stored.posting.bytes(dimensions: dimensions)) }
             state.statistics.objectsRead += decoded.count
             state.statistics.bytesRead += bytesRead
         }
