@@ -46,10 +46,15 @@ let package = Package(
             name: "FreshetIndex", dependencies: ["CFreshetKernels", "FreshetStorage"],
             swiftSettings: settings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
+        // full text: analyzers, inverted index, BM25
+        .target(
+            name: "FreshetText", dependencies: ["FreshetStorage"],
+            swiftSettings: settings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+        ),
         // core
         .target(
             name: "FreshetEngine",
-            dependencies: ["FreshetStorage", "FreshetIndex", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["FreshetStorage", "FreshetIndex", "FreshetText", .product(name: "Logging", package: "swift-log")],
             swiftSettings: settings
         ),
         // api
@@ -78,21 +83,30 @@ let package = Package(
             ],
             swiftSettings: settings
         ),
+        .target(name: "FreshetBenchSupport", path: "Benchmarks/Support", swiftSettings: settings),
         .executableTarget(
             name: "freshet-bench-write",
-            dependencies: ["FreshetEngine", "FreshetIndex", "FreshetStorage", "FreshetRocksDB"],
+            dependencies: ["FreshetBenchSupport", "FreshetEngine", "FreshetIndex", "FreshetStorage", "FreshetRocksDB"],
             path: "Benchmarks/WriteBench",
             swiftSettings: settings
         ),
         .executableTarget(
             name: "freshet-bench-ann",
-            dependencies: ["FreshetIndex", "FreshetStorage", "FreshetRocksDB"],
+            dependencies: ["FreshetBenchSupport", "FreshetIndex", "FreshetStorage", "FreshetRocksDB"],
             path: "Benchmarks/AnnBench",
+            swiftSettings: settings
+        ),
+        .executableTarget(
+            name: "freshet-bench-text",
+            dependencies: ["FreshetBenchSupport", "FreshetText", "FreshetEngine"],
+            path: "Benchmarks/TextBench",
             swiftSettings: settings
         ),
         .testTarget(name: "FreshetStorageTests", dependencies: ["FreshetStorage", "FreshetStorageConformance"], swiftSettings: settings),
         .testTarget(name: "FreshetRocksDBTests", dependencies: ["FreshetRocksDB", "FreshetStorageConformance"], swiftSettings: settings),
         .testTarget(name: "FreshetIndexTests", dependencies: ["FreshetIndex", "FreshetStorage"], swiftSettings: settings),
+        // Fixtures are read by path (#filePath), not bundled.
+        .testTarget(name: "FreshetTextTests", dependencies: ["FreshetText"], exclude: ["Fixtures"], swiftSettings: settings),
         .testTarget(name: "FreshetEngineTests", dependencies: ["FreshetEngine", "FreshetStorage"], swiftSettings: settings),
         .testTarget(
             name: "FreshetClientTests",

@@ -8,10 +8,8 @@ import Foundation
 import FreshetIndex
 import FreshetRocksDB
 import FreshetStorage
+import FreshetBenchSupport
 
-/// glibc's malloc_trim: returns freed heap to the OS so resident memory reflects what
-/// is live (the build's transient buffers otherwise stay mapped).
-@_silgen_name("malloc_trim") func mallocTrim(_ pad: Int) -> Int32
 
 struct Options {
     var base = ""
@@ -84,15 +82,7 @@ struct Options {
     }
 }
 
-func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("freshet-bench-ann: \(message)\n".utf8))
-    exit(2)
-}
 
-func emit(_ fields: [String: Any]) {
-    let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
-    FileHandle.standardOutput.write(data + Data("\n".utf8))
-}
 
 /// Reads a TEXMEX .fvecs/.ivecs file: per row an int32 dimension then the values.
 func readVecs<T: BitwiseCopyable>(_ path: String, as: T.Type) -> (dimensions: Int, values: [T]) {
@@ -121,23 +111,8 @@ func normalise(_ values: inout [Float], dimensions: Int) {
     }
 }
 
-func residentBytes() -> Int {
-    _ = mallocTrim(0)
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-          let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
-    return kb * 1024
-}
 
-func percentile(_ values: [Double], _ p: Double) -> Double {
-    guard !values.isEmpty else { return 0 }
-    let sorted = values.sorted()
-    return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
-}
 
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
 
 func openStorage(_ path: String, options: [String: String]) throws -> RocksDBBackend {
     try? FileManager.default.removeItem(atPath: path)

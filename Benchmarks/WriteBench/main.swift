@@ -5,6 +5,7 @@
 //   make bench-write            (or: swift build -c release --product freshet-bench-write
 //                                    && .build/release/freshet-bench-write [--batches N])
 import Foundation
+import FreshetBenchSupport
 import FreshetEngine
 import FreshetIndex
 import FreshetRocksDB
@@ -15,9 +16,6 @@ extension SplitMix64 {
     mutating func float() -> Float { Float(next() >> 40) / Float(1 << 24) * 2 - 1 }
 }
 
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
 
 func makeBodies(dimensions: Int, batches: Int, batchSize: Int, seed: UInt64) -> [[UInt8]] {
     var rng = SplitMix64(state: seed)

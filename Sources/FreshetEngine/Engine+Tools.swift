@@ -28,6 +28,8 @@ extension Engine {
                 let why = exact ? "exact kNN requested" : (state.vectors?.count ?? 0) < configuration.indexMinimumVectors ? "below \(configuration.indexMinimumVectors) vectors, no index" : "index still building"
                 lines.append("rank: \(exact ? "kNN" : "ANN") by \(metric.rawValue); exhaustive scan of \(state.documents.count) vectors (\(why)), bounded heap of \(request.topK + request.offset)")
             }
+        case .expression(let json)?:
+            lines.append(try RankExpression.compile(json, state: state, field: "rank_by").plan(state))
         case .attribute(let name, let ascending)?:
             lines.append("rank: by \(name) \(ascending ? "ascending" : "descending"), missing values last; partial sort keeping \(request.topK + request.offset)")
         case nil:

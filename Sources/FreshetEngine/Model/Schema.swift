@@ -1,3 +1,4 @@
+import FreshetText
 /// The declared or inferred schema of one attribute.
 public struct AttributeSchema: Sendable, Equatable {
     public var type: AttributeType
@@ -133,7 +134,12 @@ public struct NamespaceSchema: Sendable, Equatable {
             case "full_text_search":
                 switch value {
                 case .bool(false), .null: schema.fullTextSearch = nil
-                case .bool(true), .object: schema.fullTextSearch = value
+                case .bool(true), .object:
+                    let options = try TextSearchOptions.parse(value, field: field)
+                    if options.tokenizer == .preTokenizedArray, schema.type != .array(.string) {
+                        throw EngineError.invalid("\(field): the pre_tokenized_array tokenizer needs a []string attribute, not \(schema.type)")
+                    }
+                    schema.fullTextSearch = value
                 default: throw EngineError.malformed("\(field).full_text_search must be a boolean or an options object")
                 }
                 if schema.type != .scalar(.string), schema.type != .array(.string), schema.fullTextSearch != nil {

@@ -19,6 +19,8 @@ public struct NamespaceState: Sendable {
     public var createdAtMilliseconds: Int64
     public var updatedAtMilliseconds: Int64
     public var logicalBytes = 0
+    /// Inverted indexes of the attributes with `full_text_search`.
+    private(set) var text = TextIndexes()
 
     init(createdAtMilliseconds: Int64) {
         self.createdAtMilliseconds = createdAtMilliseconds
@@ -44,7 +46,9 @@ public struct NamespaceState: Sendable {
 
     /// Stores a whole document: its vector into the arena, the rest into `documents`.
     mutating func put(_ document: Document) {
-        if let old = documents[document.id] { logicalBytes -= storedBytes(document.id, old) }
+        let old = documents[document.id]
+        if let old { logicalBytes -= storedBytes(document.id, old) }
+        if !text.isEmpty { text.put(document, replacing: old) }
         logicalBytes += document.logicalBytes
         var stored = document
         if let vector = stored.vector {
@@ -60,11 +64,12 @@ public struct NamespaceState: Sendable {
     mutating func remove(_ id: DocumentID) {
         guard let old = documents.removeValue(forKey: id) else { return }
         logicalBytes -= storedBytes(id, old)
+        if !text.isEmpty { text.remove(old) }
         vectors?.remove(id)
     }
 
     mutating func apply(_ entry: WALEntry) {
-        if let schema = entry.schema { self.schema = schema }
+        if let schema = entry.schema { setSchema(schema) }
         if let metric = entry.distanceMetric { distanceMetric = metric }
         for operation in entry.operations {
             switch operation {
@@ -74,6 +79,12 @@ public struct NamespaceState: Sendable {
         }
         sequence = entry.sequence
         updatedAtMilliseconds = max(updatedAtMilliseconds, entry.timestampMilliseconds)
+    }
+
+    /// Sets the schema; full-text indexes follow it (built for newly enabled attributes).
+    mutating func setSchema(_ schema: NamespaceSchema) {
+        self.schema = schema
+        text.configure(for: schema, documents: documents)
     }
 
     /// The snapshot object: everything needed to resume without the WAL before `sequence`.
@@ -96,7 +107,7 @@ public struct NamespaceState: Sendable {
         let incarnation = try reader.u64()
         var state = NamespaceState(createdAtMilliseconds: try reader.i64())
         state.updatedAtMilliseconds = try reader.i64()
-        state.schema = try SchemaCodec.decode(try reader.blob(), key: key)
+        state.setSchema(try SchemaCodec.decode(try reader.blob(), key: key))
         let metric = try reader.string()
         state.distanceMetric = metric.isEmpty ? nil : DistanceMetric(rawValue: metric)
         let count = Int(try reader.u64())

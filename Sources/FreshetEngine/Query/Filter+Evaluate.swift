@@ -50,6 +50,37 @@ extension Filter.Condition {
         case (.glob, .glob(let pattern)), (.iGlob, .glob(let pattern)): return Self.strings(value).contains { pattern.matches($0) }
         case (.notGlob, .glob(let pattern)), (.notIGlob, .glob(let pattern)): return !Self.strings(value).contains { pattern.matches($0) }
         case (.regex, .regex(let regex)): return Self.strings(value).contains { regex.matches($0) }
+        case (_, .tokens(let query)): return Self.matchesTokens(op, query, value)
+        default: return false
+        }
+    }
+
+    /// Token filters over the document's text, analyzed as the index analyzes it. An
+    /// empty token list matches nothing (no token to find).
+    static func matchesTokens(_ op: Filter.Operator, _ query: Filter.TokenQuery, _ value: AttributeValue?) -> Bool {
+        guard !query.terms.isEmpty else { return false }
+        let terms: [String]
+        switch value {
+        case .string(let text)?: terms = query.analyzer.terms(text)
+        case .array?: terms = query.analyzer.terms(strings(value))
+        default: return false
+        }
+        guard !terms.isEmpty else { return false }
+        let present = Set(terms)
+        func has(_ term: String, prefix: Bool) -> Bool {
+            prefix ? terms.contains { $0.utf8.starts(with: term.utf8) } : present.contains(term)
+        }
+        let last = query.terms.count - 1
+        switch op {
+        case .containsAllTokens:
+            return query.terms.enumerated().allSatisfy { has($1, prefix: query.lastAsPrefix && $0 == last) }
+        case .containsAnyToken:
+            return query.terms.enumerated().contains { has($1, prefix: query.lastAsPrefix && $0 == last) }
+        case .containsTokenSequence:
+            guard terms.count >= query.terms.count else { return false }
+            return (0...(terms.count - query.terms.count)).contains { start in
+                query.terms.indices.allSatisfy { terms[start + $0] == query.terms[$0] }
+            }
         default: return false
         }
     }

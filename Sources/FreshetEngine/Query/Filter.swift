@@ -1,4 +1,5 @@
 import Foundation
+import FreshetText
 
 /// A compiled filter: literals converted to the attribute's type, globs and regexes
 /// compiled, shapes checked. Built once per request, evaluated per document.
@@ -16,6 +17,10 @@ public indirect enum Filter: Sendable {
         case anyLt = "AnyLt", anyLte = "AnyLte", anyGt = "AnyGt", anyGte = "AnyGte"
         case glob = "Glob", notGlob = "NotGlob", iGlob = "IGlob", notIGlob = "NotIGlob"
         case regex = "Regex"
+        case containsAllTokens = "ContainsAllTokens", containsAnyToken = "ContainsAnyToken"
+        case containsTokenSequence = "ContainsTokenSequence"
+
+        var isTokenMatch: Bool { self == .containsAllTokens || self == .containsAnyToken || self == .containsTokenSequence }
     }
 
     public enum Operand: Sendable {
@@ -27,6 +32,16 @@ public indirect enum Filter: Sendable {
         case referenceNew(String)
         case glob(GlobPattern)
         case regex(RegexBox)
+        /// Token filters: the operand's terms under the attribute's analyzer, and
+        /// whether the last one matches as a prefix.
+        case tokens(TokenQuery)
+    }
+
+    /// What a token filter looks for, analyzed like the attribute's text.
+    public struct TokenQuery: Sendable {
+        let analyzer: TextAnalyzer
+        let terms: [String]
+        let lastAsPrefix: Bool
     }
 
     public struct Condition: Sendable {
@@ -63,7 +78,8 @@ public indirect enum Filter: Sendable {
         if parts.count == 2, head == "Not" {
             return .not(try compile(parts[1], schema: schema, field: "\(field)[1]", depth: depth + 1, count: &count, allowReferenceNew: allowReferenceNew))
         }
-        guard parts.count == 3, let opName = parts[1].stringValue else {
+        guard parts.count == 3 || (parts.count == 4 && parts[1].stringValue.flatMap(Operator.init(rawValue:))?.isTokenMatch == true),
+              let opName = parts[1].stringValue else {
             throw EngineError.invalid("\(field): a filter condition has three elements [attribute, operator, value]; got \(parts.count)")
         }
         guard let op = Operator(rawValue: opName) else {
@@ -71,6 +87,10 @@ public indirect enum Filter: Sendable {
         }
         let attribute = head
         let attributeSchema = schema.attributes[attribute]
+        if let op = Operator(rawValue: opName), op.isTokenMatch {
+            return .condition(Condition(attribute: attribute, op: op, operand: .tokens(
+                try tokenQuery(parts, schema: attributeSchema, field: field))))
+        }
         if let attributeSchema, !attributeSchema.isFilterable {
             throw EngineError.invalid("\(field): attribute \(attribute) is not filterable; set \"filterable\": true in its schema")
         }
@@ -118,6 +138,39 @@ public indirect enum Filter: Sendable {
             operand = .value(try literal(parts[2], type: elementType, field: operandField))
         }
         return .condition(Condition(attribute: attribute, op: op, operand: operand))
+    }
+
+    /// The operand of ContainsAllTokens / ContainsAnyToken / ContainsTokenSequence,
+    /// analyzed with the attribute's full-text options.
+    private static func tokenQuery(_ parts: [JSONValue], schema: AttributeSchema?, field: String) throws -> TokenQuery {
+        let name = parts[1].stringValue!
+        guard let declaration = schema?.fullTextSearch else {
+            throw EngineError.invalid("\(field): \(name) needs attribute \(parts[0].stringValue ?? "") declared with \"full_text_search\" in the schema")
+        }
+        let analyzer = TextAnalyzer(try TextSearchOptions.parse(declaration, field: field))
+        var lastAsPrefix = false
+        if parts.count == 4 {
+            guard case .object(let options) = parts[3], options.keys.allSatisfy({ $0 == "last_as_prefix" }),
+                  let flag = (options["last_as_prefix"] ?? .bool(false)).boolValue else {
+                throw EngineError.invalid("\(field)[3]: \(name) options are {\"last_as_prefix\": true|false}")
+            }
+            guard name != "ContainsTokenSequence" || !flag else {
+                throw EngineError.invalid("\(field)[3]: ContainsTokenSequence does not take last_as_prefix")
+            }
+            lastAsPrefix = flag
+        }
+        let terms: [String]
+        switch parts[2] {
+        case .string(let text): terms = analyzer.terms(text)
+        case .array(let items):
+            terms = analyzer.terms(try items.map {
+                guard let token = $0.stringValue else { throw EngineError.invalid("\(field)[2]: \(name) takes a string or a list of strings") }
+                return token
+            })
+        default:
+            throw EngineError.invalid("\(field)[2]: \(name) takes a string or a list of strings, got \(parts[2].typeName)")
+        }
+        return TokenQuery(analyzer: analyzer, terms: terms, lastAsPrefix: lastAsPrefix)
     }
 
     /// The scalar type literals compare against: the element type for arrays.

@@ -68,6 +68,9 @@ enum QueryExecutor {
                 )
                 rows = hits.map { QueryRow(document: state.document($0.id)!, distance: $0.distance) }
             }
+        case .expression(let json)?:
+            let expression = try RankExpression.compile(json, state: state, field: "rank_by")
+            rows = expression.top(k, state: state, filter: filter)
         case .attribute(let attribute, let ascending)?:
             var matches: [Document] = []
             for document in state.documents.values where filter?.matches(document) ?? true { matches.append(document) }

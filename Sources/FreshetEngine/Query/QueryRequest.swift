@@ -4,6 +4,9 @@ public struct QueryRequest: Sendable {
         /// Nearest vectors; `exact` for kNN, false for ANN (exhaustive until the index lands).
         case vector(JSONValue, exact: Bool)
         case attribute(String, ascending: Bool)
+        /// A score expression: BM25, Sum, Max, Product, Attribute, Saturate, Decay,
+        /// filters as 0/1 — compiled against the namespace's state when run.
+        case expression(JSONValue)
     }
 
     public enum Selection: Sendable, Equatable {
@@ -124,6 +127,7 @@ public struct QueryRequest: Sendable {
     }
 
     public static func parseRanking(_ json: JSONValue) throws -> Ranking {
+        if RankExpression.isExpression(json) { return .expression(json) }
         guard case .array(let parts) = json, let first = parts.first?.stringValue, parts.count >= 2, let second = parts[1].stringValue else {
             throw EngineError.invalid("rank_by must be [\"vector\", \"ANN\", vector], [\"vector\", \"kNN\", vector] or [attribute, \"asc\"|\"desc\"]; got \(JSONWriter.string(json).prefix(80))")
         }
@@ -136,7 +140,7 @@ public struct QueryRequest: Sendable {
         case (2, "asc"), (2, "desc"):
             return .attribute(first, ascending: second == "asc")
         case (3, let function):
-            throw EngineError.invalid("rank_by: unsupported ranking function \"\(function)\"; this server supports ANN, kNN, asc and desc")
+            throw EngineError.invalid("rank_by: unsupported ranking function \"\(function)\"; use ANN, kNN, BM25, asc, desc, or an expression (Sum, Max, Product, Attribute, Saturate, Decay, a filter)")
         default:
             throw EngineError.invalid("rank_by: expected [attribute, \"asc\"|\"desc\"] or [\"vector\", \"ANN\", vector]; got \(JSONWriter.string(json).prefix(80))")
         }
@@ -147,6 +151,12 @@ public struct QueryRequest: Sendable {
 public struct QueryRow: Sendable {
     public var document: Document
     public var distance: Float?
+    /// The rank_by expression's score (BM25 and friends), reported as `$dist`.
+    public var score: Double?
+
+    public init(document: Document, distance: Float? = nil, score: Double? = nil) {
+        (self.document, self.distance, self.score) = (document, distance, score)
+    }
 }
 
 /// A query's answer with the figures the API reports.

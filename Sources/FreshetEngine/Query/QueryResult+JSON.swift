@@ -1,10 +1,12 @@
 extension QueryResult {
-    /// The rows as the API returns them: `id`, `$dist` for vector rankings, then the
+    /// The rows as the API returns them: `id`, `$dist` for vector and score rankings
+    /// (the distance, or the score — BM25's, for instance), then the
     /// selected attributes (missing ones omitted), `vector` when selected.
     public func rowsJSON() -> JSONValue {
         .array(rows.map { row in
             var object: [String: JSONValue] = ["id": row.document.id.json]
             if let distance = row.distance { object["$dist"] = .double(Double(distance)) }
+            if let score = row.score { object["$dist"] = .double(score) }
             func add(_ name: String) {
                 if name == NamespaceSchema.vectorAttribute {
                     if let vector = row.document.vector {

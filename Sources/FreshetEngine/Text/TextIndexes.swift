@@ -1,0 +1,146 @@
+import FreshetText
+
+/// The full-text indexes of a namespace: one inverted index per attribute whose schema
+/// enables `full_text_search`, kept in step with the documents by `NamespaceState`.
+/// A value type inside the state, so a query's snapshot sees exactly its state's
+/// documents and BM25 statistics.
+struct TextIndexes: Sendable {
+    /// One attribute's index.
+    struct Attribute: Sendable {
+        let name: String
+        let analyzer: TextAnalyzer
+        let parameters: BM25Parameters
+        /// The declaration it was built from (a change rebuilds the index).
+        let declaration: JSONValue
+        var index = InvertedIndex()
+        var ordinals: [DocumentID: UInt32] = [:]
+        /// Per ordinal: the document it was given to.
+        var ids: [DocumentID] = []
+
+        init(name: String, declaration: JSONValue, options: TextAnalyzerOptions) {
+            self.name = name
+            self.declaration = declaration
+            analyzer = TextAnalyzer(options)
+            parameters = BM25Parameters(k1: options.k1, b: options.b, k3: options.k3)
+        }
+
+        /// Terms of a document's value of this attribute; nil when it has none.
+        func terms(of document: Document) -> [String]? {
+            switch document.attributes[name] {
+            case .string(let text)?: return analyzer.terms(text)
+            case .array(let elements)?:
+                return analyzer.terms(elements.compactMap { if case .string(let text) = $0 { return text } else { return nil } })
+            default: return nil
+            }
+        }
+
+        /// Indexes `document`, first removing `old` (the version it replaces).
+        mutating func put(_ document: Document, replacing old: Document?) {
+            if let old { remove(old) }
+            guard let terms = terms(of: document) else { return }
+            let ordinal = index.add(terms)
+            ordinals[document.id] = ordinal
+            ids.append(document.id)
+        }
+
+        mutating func remove(_ old: Document) {
+            guard let ordinal = ordinals.removeValue(forKey: old.id) else { return }
+            index.remove(ordinal, terms: terms(of: old) ?? [])
+            if index.garbageRatio > 0.5, index.ordinalCount > 1024 { index.compact() }
+        }
+    }
+
+    private(set) var attributes: [String: Attribute] = [:]
+
+    var isEmpty: Bool { attributes.isEmpty }
+
+    subscript(name: String) -> Attribute? { attributes[name] }
+
+    /// Matches the indexes to `schema`: builds an index for each newly enabled
+    /// attribute (or one whose options changed) from `documents`, drops disabled ones.
+    mutating func configure(for schema: NamespaceSchema, documents: [DocumentID: Document]) {
+        var wanted: [String: JSONValue] = [:]
+        for (name, attribute) in schema.attributes {
+            if let declaration = attribute.fullTextSearch { wanted[name] = declaration }
+        }
+        for name in attributes.keys where wanted[name] == nil { attributes[name] = nil }
+        for (name, declaration) in wanted where attributes[name]?.declaration != declaration {
+            // Options were validated when the schema was accepted.
+            let options = (try? TextSearchOptions.parse(declaration, field: name)) ?? TextAnalyzerOptions()
+            var attribute = Attribute(name: name, declaration: declaration, options: options)
+            for id in documents.keys.sorted() { attribute.put(documents[id]!, replacing: nil) }
+            attributes[name] = attribute
+        }
+    }
+
+    mutating func put(_ document: Document, replacing old: Document?) {
+        for name in attributes.keys { attributes[name]!.put(document, replacing: old) }
+    }
+
+    mutating func remove(_ old: Document) {
+        for name in attributes.keys { attributes[name]!.remove(old) }
+    }
+}
+
+/// Parses a schema's `full_text_search` declaration into analyzer options.
+enum TextSearchOptions {
+    static let names = ["tokenizer", "language", "stemming", "remove_stopwords", "case_sensitive", "ascii_folding",
+                        "max_token_length", "k1", "b", "k3"]
+
+    static func parse(_ declaration: JSONValue, field: String) throws -> TextAnalyzerOptions {
+        var options = TextAnalyzerOptions()
+        guard case .object(let object) = declaration else {
+            if case .bool(true) = declaration { return options }
+            throw EngineError.malformed("\(field).full_text_search must be true or an options object")
+        }
+        for (key, value) in object.sorted(by: { $0.key < $1.key }) {
+            let path = "\(field).full_text_search.\(key)"
+            func flag() throws -> Bool {
+                guard let flag = value.boolValue else { throw EngineError.malformed("\(path) must be a boolean") }
+                return flag
+            }
+            func number(_ valid: (Double) -> Bool, _ range: String) throws -> Double {
+                guard let number = value.numberValue, valid(number) else { throw EngineError.invalid("\(path) must be a number \(range)") }
+                return number
+            }
+            switch key {
+            case "tokenizer":
+                guard let name = value.stringValue, let tokenizer = TextAnalyzerOptions.Tokenizer(rawValue: name) else {
+                    throw EngineError.invalid("\(path): unknown tokenizer \(JSONWriter.string(value)); use one of \(TextAnalyzerOptions.Tokenizer.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                options.tokenizer = tokenizer
+            case "language":
+                guard let name = value.stringValue, let language = TextAnalyzerOptions.Language(rawValue: name) else {
+                    throw EngineError.invalid("\(path): unknown language \(JSONWriter.string(value)); use one of \(TextAnalyzerOptions.Language.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                options.language = language
+            case "stemming": options.stemming = try flag()
+            case "remove_stopwords": options.removeStopwords = try flag()
+            case "case_sensitive": options.caseSensitive = try flag()
+            case "ascii_folding": options.asciiFolding = try flag()
+            case "max_token_length":
+                guard let length = value.intValue, (1...254).contains(length) else { throw EngineError.invalid("\(path) must be an integer from 1 to 254") }
+                options.maxTokenLength = length
+            case "k1": options.k1 = try number({ $0 > 0 }, "greater than 0")
+            case "b": options.b = try number({ (0...1).contains($0) }, "from 0 to 1")
+            case "k3": options.k3 = try number({ $0 > 0 }, "greater than 0")
+            default:
+                throw EngineError.invalid("\(path): unknown option; supported: \(names.joined(separator: ", "))")
+            }
+        }
+        if options.tokenizer == .preTokenizedArray {
+            // Tokens are used verbatim: nothing may rewrite them.
+            if object["language"] != nil || options.stemming || options.removeStopwords || object["case_sensitive"]?.boolValue == false {
+                throw EngineError.invalid("\(field).full_text_search: the pre_tokenized_array tokenizer uses tokens verbatim; remove language, stemming, remove_stopwords and case_sensitive: false")
+            }
+            options.caseSensitive = true
+        }
+        if options.stemming, !options.language.supportsStemming {
+            throw EngineError.invalid("\(field).full_text_search: stemming for \(options.language.rawValue) is not available in this server yet (english is); set \"stemming\": false")
+        }
+        if options.removeStopwords, !options.language.supportsStopWords {
+            throw EngineError.invalid("\(field).full_text_search: stop words for \(options.language.rawValue) are not available in this server yet (english has them); set \"remove_stopwords\": false")
+        }
+        return options
+    }
+}

@@ -1,0 +1,190 @@
+@testable import FreshetEngine
+import FreshetStorage
+import FreshetText
+import Foundation
+import XCTest
+
+final class FullTextTests: XCTestCase {
+    /// BM25 from its definition over the analyzed tokens of the live documents.
+    func reference(_ query: [String], _ documents: [String: [String]], k1: Double = 1.2, b: Double = 0.75, k3: Double = 8) -> [String: Double] {
+        let n = Double(documents.count)
+        let average = Double(documents.values.reduce(0) { $0 + $1.count }) / n
+        var scores: [String: Double] = [:]
+        for (id, tokens) in documents {
+            var score = 0.0
+            for term in Set(query) {
+                let tf = Double(tokens.filter { $0 == term }.count)
+                guard tf > 0 else { continue }
+                let df = Double(documents.values.filter { $0.contains(term) }.count)
+                let q = Double(query.filter { $0 == term }.count)
+                score += q * (k3 + 1) / (q + k3) * log(1 + (n - df + 0.5) / (df + 0.5)) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * Double(tokens.count) / average))
+            }
+            if score > 0 { scores[id] = score }
+        }
+        return scores
+    }
+
+    /// Scores summed in different orders differ in the last bits.
+    func assertClose(_ a: [Double], _ b: [Double], _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, message, file: file, line: line)
+        for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-9, message, file: file, line: line) }
+    }
+
+    func scores(_ result: QueryResult) -> [(String, Double)] { result.rows.map { ($0.document.id.description, $0.score ?? -1) } }
+
+    func testBM25ScoresEqualTheFormulaThroughWritesAndDeletes() async throws {
+        let storage = MemoryBackend()
+        let engine = Engine(storage: storage)
+        let words = ["whale", "fox", "quick", "brown", "ocean", "deep", "blue", "jumps", "lazy", "dog", "sea", "swims"]
+        var random = SeededRandom(seed: 4)
+        var texts: [String: String] = [:]
+        try await engine.write("ns", #"{"schema":{"text":{"type":"string","full_text_search":{"stemming":true,"remove_stopwords":true}}}}"#)
+        for batch in 0..<3 {
+            var rows: [String] = []
+            for i in 0..<100 {
+                let id = batch * 100 + i
+                let text = (0..<(3 + Int(random.next() % 20))).map { _ in words[Int(random.next() % UInt64(words.count))] }
+                    .joined(separator: Int(random.next() % 3) == 0 ? " the " : " ")
+                texts["\(id)"] = text
+                rows.append(#"{"id":\#(id),"text":"\#(text)","n":\#(id % 7)}"#)
+            }
+            try await engine.write("ns", #"{"upsert_rows":[\#(rows.joined(separator: ","))]}"#)
+        }
+        // Replace some, delete some: statistics must follow.
+        try await engine.write("ns", #"{"upsert_rows":[{"id":5,"text":"whale whale whale"}],"deletes":[7,8,9,250]}"#)
+        texts["5"] = "whale whale whale"
+        for id in ["7", "8", "9", "250"] { texts[id] = nil }
+
+        var options = TextAnalyzerOptions()
+        options.stemming = true
+        options.removeStopwords = true
+        let analyzer = TextAnalyzer(options)
+        let tokens = texts.mapValues { analyzer.terms($0) }
+        for query in ["whale", "quick brown fox", "the deep blue sea", "swimming whales", "fox fox dog", "absent words"] {
+            let expected = reference(analyzer.terms(query), tokens)
+            let result = try await engine.query("ns", #"{"rank_by":["text","BM25","\#(query)"],"top_k":1000}"#)
+            XCTAssertEqual(result.rows.count, expected.count, "\(query): every matching document, no others")
+            for (id, score) in scores(result) {
+                XCTAssertEqual(score, expected[id] ?? -1, accuracy: 1e-4, "\(query): document \(id)")
+            }
+            let got = scores(result).map(\.1)
+            XCTAssertEqual(got, got.sorted(by: >), "\(query): best first")
+            // The top 10 by block-max WAND equals the head of the full ranking.
+            let top = try await engine.query("ns", #"{"rank_by":["text","BM25","\#(query)"],"top_k":10}"#)
+            assertClose(scores(top).map(\.1), Array(got.prefix(10)), "\(query): WAND top 10")
+            // And the exhaustive expression path agrees.
+            let viaSum = try await engine.query("ns", #"{"rank_by":["Sum",[["text","BM25","\#(query)"]]],"top_k":10}"#)
+            assertClose(scores(viaSum).map(\.1), scores(top).map(\.1), "\(query): expression path")
+        }
+        // A filter narrows BM25 results and never shortens them while matches exist.
+        let filtered = try await engine.query("ns", #"{"rank_by":["text","BM25","whale"],"filters":["n","Eq",3],"top_k":5}"#)
+        XCTAssertEqual(filtered.rows.count, 5)
+        XCTAssertTrue(filtered.rows.allSatisfy { $0.document.attributes["n"] == .int(3) })
+
+        // Rebuilt the same after a restart (the index is derived from the durable state).
+        let reopened = Engine(storage: storage)
+        let again = try await reopened.query("ns", #"{"rank_by":["text","BM25","quick brown fox"],"top_k":20}"#)
+        let before = try await engine.query("ns", #"{"rank_by":["text","BM25","quick brown fox"],"top_k":20}"#)
+        XCTAssertEqual(scores(again).map(\.0), scores(before).map(\.0))
+    }
+
+    func testExpressionsAndTokenFilters() async throws {
+        let engine = Engine(storage: MemoryBackend())
+        try await engine.write("ns", #"""
+        {"schema":{"title":{"type":"string","full_text_search":true},"body":{"type":"string","full_text_search":true},
+                   "tags":{"type":"[]string","full_text_search":{"tokenizer":"pre_tokenized_array"}}},
+         "upsert_rows":[
+          {"id":1,"title":"The quick brown fox","body":"jumps over the lazy dog","clicks":100,"kind":"animal","tags":["New York","fox"]},
+          {"id":2,"title":"Walrus facts","body":"the walrus is a large marine mammal","clicks":10,"kind":"animal","tags":["Arctic"]},
+          {"id":3,"title":"Quick recipes","body":"quick quick dinners with walnuts","clicks":0,"kind":"food"},
+          {"id":4,"title":"Nothing here","body":"entirely unrelated","clicks":5000,"kind":"misc"}]}
+        """#)
+        func ids(_ rankBy: String, filters: String? = nil) async throws -> [String] {
+            let filterPart = filters.map { #","filters":\#($0)"# } ?? ""
+            return try await engine.ids("ns", #"{"rank_by":\#(rankBy)\#(filterPart),"top_k":10}"#)
+        }
+        // Zero scores are left out.
+        let quick = try await ids(#"["title","BM25","quick"]"#)
+        XCTAssertEqual(Set(quick), ["1", "3"])
+        // Sum over two attributes; Product weights; Max.
+        let summed = try await engine.query("ns", #"{"rank_by":["Sum",[["title","BM25","quick"],["body","BM25","quick"]]],"top_k":10}"#)
+        XCTAssertEqual(summed.rows.first?.document.id.description, "3", "quick in title and twice in body")
+        let title = try await engine.query("ns", #"{"rank_by":["title","BM25","quick"],"top_k":10}"#)
+        let weighted = try await engine.query("ns", #"{"rank_by":["Product",3,["title","BM25","quick"]],"top_k":10}"#)
+        let weightedOld = try await engine.query("ns", #"{"rank_by":["Product",[["title","BM25","quick"],3]],"top_k":10}"#)
+        for (a, b) in zip(title.rows, weighted.rows) { XCTAssertEqual(a.score! * 3, b.score!, accuracy: 1e-9) }
+        XCTAssertEqual(weighted.rows.map(\.score), weightedOld.rows.map(\.score))
+        let maxed = try await engine.query("ns", #"{"rank_by":["Max",[["title","BM25","quick"],["body","BM25","quick"]]],"top_k":10}"#)
+        XCTAssertEqual(Set(maxed.rows.map { $0.document.id.description }), ["1", "3"])
+        // A filter as a score, and Saturate / Decay over an attribute.
+        let boosted = try await ids(#"["Sum",[["title","BM25","quick"],["Product",10,["kind","Eq","food"]]]]"#)
+        XCTAssertEqual(boosted.first, "3")
+        let saturated = try await engine.query("ns", #"{"rank_by":["Saturate",["Attribute","clicks"],{"midpoint":100}],"top_k":10}"#)
+        XCTAssertEqual(saturated.rows.map { $0.document.id.description }, ["4", "1", "2"], "clicks 0 scores 0 and is left out")
+        XCTAssertEqual(saturated.rows[1].score!, 0.5, accuracy: 1e-12, "x = midpoint gives one half")
+        let decayed = try await engine.query("ns", #"{"rank_by":["Decay",["Attribute","clicks"],{"midpoint":10,"exponent":2}],"top_k":10}"#)
+        XCTAssertEqual(decayed.rows.map { $0.document.id.description }, ["3", "2", "1", "4"])
+        XCTAssertEqual(decayed.rows[1].score!, 0.5, accuracy: 1e-12)
+        let got1 = try await ids(#"["Max",0,["Attribute","clicks"]]"#)
+        XCTAssertEqual(got1, ["4", "1", "2"])
+        // last_as_prefix: the prefix matches walrus and walnuts and scores 1.0.
+        let prefix = try await engine.query("ns", #"{"rank_by":["body","BM25","wal",{"last_as_prefix":true}],"top_k":10}"#)
+        XCTAssertEqual(Set(prefix.rows.map { $0.document.id.description }), ["2", "3"])
+        XCTAssertTrue(prefix.rows.allSatisfy { $0.score == 1 })
+        // Pre-tokenized: tokens verbatim, case-sensitive.
+        let got2 = try await ids(#"["tags","BM25",["New York"]]"#)
+        XCTAssertEqual(got2, ["1"])
+        let got3 = try await ids(#"["tags","BM25",["new york"]]"#)
+        XCTAssertEqual(got3, [])
+
+        // Token filters.
+        func filtered(_ filter: String) async throws -> Set<String> {
+            Set(try await engine.ids("ns", #"{"filters":\#(filter),"top_k":10}"#))
+        }
+        let got4 = try await filtered(#"["body","ContainsAllTokens","lazy dog"]"#)
+        XCTAssertEqual(got4, ["1"])
+        let got5 = try await filtered(#"["body","ContainsAllTokens","dog lazy"]"#)
+        XCTAssertEqual(got5, ["1"], "any order")
+        let got6 = try await filtered(#"["body","ContainsAnyToken","walrus dinners"]"#)
+        XCTAssertEqual(got6, ["2", "3"])
+        let got7 = try await filtered(#"["body","ContainsTokenSequence","the lazy dog"]"#)
+        XCTAssertEqual(got7, ["1"])
+        let got8 = try await filtered(#"["body","ContainsTokenSequence","dog lazy"]"#)
+        XCTAssertEqual(got8, [])
+        let got9 = try await filtered(#"["body","ContainsAllTokens","marine wal",{"last_as_prefix":true}]"#)
+        XCTAssertEqual(got9, ["2"])
+        let got10 = try await filtered(#"["tags","ContainsAnyToken",["Arctic","nope"]]"#)
+        XCTAssertEqual(got10, ["2"])
+
+        // Errors say what to fix.
+        await assertEngineError(.invalidRequest, containing: "full_text_search") {
+            _ = try await engine.query("ns", #"{"rank_by":["kind","BM25","food"],"top_k":10}"#)
+        }
+        await assertEngineError(.invalidRequest, containing: "full_text_search") {
+            _ = try await engine.query("ns", #"{"filters":["kind","ContainsAnyToken","food"],"top_k":10}"#)
+        }
+        await assertEngineError(.invalidRequest, containing: "stemming") {
+            try await engine.write("ns", #"{"schema":{"fr":{"type":"string","full_text_search":{"language":"french","stemming":true}}}}"#)
+        }
+        await assertEngineError(.invalidRequest, containing: "non-negative") {
+            _ = try await engine.query("ns", #"{"rank_by":["Product",-1,["title","BM25","quick"]],"top_k":10}"#)
+        }
+        await assertEngineError(.invalidRequest, containing: "pre_tokenized_array") {
+            try await engine.write("ns", #"{"schema":{"other":{"type":"string","full_text_search":{"tokenizer":"pre_tokenized_array"}}}}"#)
+        }
+    }
+
+    /// Enabling full-text search on an attribute that already has documents indexes them.
+    func testEnablingFullTextSearchLaterIndexesExistingDocuments() async throws {
+        let engine = Engine(storage: MemoryBackend())
+        try await engine.write("ns", #"{"upsert_rows":[{"id":1,"text":"red apples"},{"id":2,"text":"green pears"}]}"#)
+        await assertEngineError(.invalidRequest, containing: "full_text_search") {
+            _ = try await engine.query("ns", #"{"rank_by":["text","BM25","apples"],"top_k":10}"#)
+        }
+        try await engine.write("ns", #"{"schema":{"text":{"type":"string","full_text_search":true}}}"#)
+        let got11 = try await engine.ids("ns", #"{"rank_by":["text","BM25","apples"],"top_k":10}"#)
+        XCTAssertEqual(got11, ["1"])
+        let plan = try await engine.explain(namespace: "ns", QueryRequest.parse(JSONParser.parse(#"{"rank_by":["text","BM25","apples"],"top_k":10}"#)))
+        XCTAssertTrue(plan.contains("block-max WAND"), plan)
+    }
+}
