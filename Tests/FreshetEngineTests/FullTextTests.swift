@@ -188,3 +188,65 @@ final class FullTextTests: XCTestCase {
         XCTAssertTrue(plan.contains("block-max WAND"), plan)
     }
 }
+
+final class FuzzyAndGlobTests: XCTestCase {
+    /// Levenshtein substring matching against a brute force over every substring.
+    func testApproximateContainmentAgreesWithBruteForce() {
+        func levenshtein(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar]) -> Int {
+            var row = Array(0...b.count)
+            for (i, x) in a.enumerated() {
+                var previous = row[0]
+                row[0] = i + 1
+                for (j, y) in b.enumerated() {
+                    let current = row[j + 1]
+                    row[j + 1] = min(row[j + 1] + 1, row[j] + 1, previous + (x == y ? 0 : 1))
+                    previous = current
+                }
+            }
+            return row[b.count]
+        }
+        var random = SeededRandom(seed: 8)
+        let alphabet = Array("abc".unicodeScalars)
+        for _ in 0..<400 {
+            let pattern = (0..<(1 + Int(random.next() % 5))).map { _ in alphabet[Int(random.next() % 3)] }
+            let text = (0..<Int(random.next() % 9)).map { _ in alphabet[Int(random.next() % 3)] }
+            for distance in 0...2 {
+                var expected = pattern.count <= distance
+                for start in 0...text.count where !expected {
+                    for end in start...text.count where levenshtein(pattern, Array(text[start..<end])) <= distance { expected = true; break }
+                }
+                XCTAssertEqual(Filter.Condition.containsApproximately(pattern, in: text, distance: distance), expected,
+                               "\(String(String.UnicodeScalarView(pattern))) in \(String(String.UnicodeScalarView(text))) within \(distance)")
+            }
+        }
+    }
+
+    func testFuzzyAndGlobFiltersOnDeclaredAttributes() async throws {
+        let engine = Engine(storage: MemoryBackend())
+        try await engine.write("ns", #"""
+        {"schema":{"company":{"type":"string","fuzzy":true,"glob":true}},
+         "upsert_rows":[{"id":1,"company":"turbopuffer inc"},{"id":2,"company":"Turbo Puffer"},{"id":3,"company":"freshet"}]}
+        """#)
+        let rules = #"{"max_edit_distance":[{"min_query_chars":3,"distance":0},{"min_query_chars":6,"distance":1},{"min_query_chars":9,"distance":2}]}"#
+        let typo = try await engine.ids("ns", #"{"filters":["company","Fuzzy","turbopufer",\#(rules)],"top_k":10}"#)
+        XCTAssertEqual(typo, ["1", "2"], "10 characters allow 2 edits: one for turbopuffer, two (space, f) for Turbo Puffer, case-insensitive")
+        let strict = try await engine.ids("ns", #"{"filters":["company","Fuzzy","turbopufer",{"max_edit_distance":[{"min_query_chars":6,"distance":1}]}],"top_k":10}"#)
+        XCTAssertEqual(strict, ["1"])
+        let short = try await engine.ids("ns", #"{"filters":["company","Fuzzy","fresh",\#(rules)],"top_k":10}"#)
+        XCTAssertEqual(short, ["3"], "5 characters: distance 0, an exact substring")
+        let tooShort = try await engine.ids("ns", #"{"filters":["company","Fuzzy","fr",\#(rules)],"top_k":10}"#)
+        XCTAssertEqual(tooShort, [], "shorter than every rule: nothing")
+        let globbed = try await engine.ids("ns", #"{"filters":["company","IGlob","turbo*"],"top_k":10}"#)
+        XCTAssertEqual(globbed, ["1", "2"], "glob: true allows Glob on an attribute that is not filterable")
+        await assertEngineError(.invalidRequest, containing: "not filterable") {
+            _ = try await engine.query("ns", #"{"filters":["company","Eq","freshet"],"top_k":10}"#)
+        }
+        await assertEngineError(.invalidRequest, containing: "3 × (distance + 1)") {
+            _ = try await engine.query("ns", #"{"filters":["company","Fuzzy","abc",{"max_edit_distance":[{"min_query_chars":3,"distance":1}]}],"top_k":10}"#)
+        }
+        try await engine.write("ns", #"{"upsert_rows":[{"id":4,"plain":"x"}]}"#)
+        await assertEngineError(.invalidRequest, containing: "\"fuzzy\": true") {
+            _ = try await engine.query("ns", #"{"filters":["plain","Fuzzy","abc",\#(rules)],"top_k":10}"#)
+        }
+    }
+}

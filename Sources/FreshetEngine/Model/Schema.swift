@@ -9,12 +9,19 @@ public struct AttributeSchema: Sendable, Equatable {
     public var fullTextSearch: JSONValue?
     /// Whether `Regex` filters may use the attribute.
     public var regex: Bool = false
+    /// Whether `Glob` / `IGlob` filters have the attribute declared for them (they
+    /// also run on a filterable attribute, as the reference allows for compatibility).
+    public var glob: Bool = false
+    /// Whether `Fuzzy` filters may use the attribute.
+    public var fuzzy: Bool = false
     /// Whether the vector attribute is indexed for ANN (vectors only).
     public var ann: Bool?
 
     public init(type: AttributeType) { self.type = type }
 
-    public var isFilterable: Bool { filterable ?? (fullTextSearch == nil && !regex) }
+    /// The reference's default: filterable unless full-text search, regex, glob or
+    /// fuzzy matching is declared.
+    public var isFilterable: Bool { filterable ?? (fullTextSearch == nil && !regex && !glob && !fuzzy) }
 
     public var json: JSONValue {
         var object: [String: JSONValue] = ["type": .string(type.description)]
@@ -24,6 +31,8 @@ public struct AttributeSchema: Sendable, Equatable {
             object["filterable"] = .bool(isFilterable)
             if let fullTextSearch { object["full_text_search"] = fullTextSearch }
             if regex { object["regex"] = .bool(true) }
+            if glob { object["glob"] = .bool(true) }
+            if fuzzy { object["fuzzy"] = .bool(true) }
         }
         return .object(object)
     }
@@ -102,6 +111,8 @@ public struct NamespaceSchema: Sendable, Equatable {
                     parsed.filterable = existing.filterable
                     parsed.fullTextSearch = existing.fullTextSearch
                     parsed.regex = existing.regex
+                    parsed.glob = existing.glob
+                    parsed.fuzzy = existing.fuzzy
                     parsed.ann = existing.ann
                 }
                 try Self.applyOptions(options, to: &parsed, field: field)
@@ -145,14 +156,21 @@ public struct NamespaceSchema: Sendable, Equatable {
                 if schema.type != .scalar(.string), schema.type != .array(.string), schema.fullTextSearch != nil {
                     throw EngineError.invalid("\(field): full_text_search needs a string or []string attribute, not \(schema.type)")
                 }
-            case "regex":
-                guard let bool = value.boolValue else { throw EngineError.malformed("\(field).regex must be a boolean") }
-                schema.regex = bool
+            case "regex", "glob", "fuzzy":
+                guard let bool = value.boolValue else { throw EngineError.malformed("\(field).\(key) must be a boolean") }
+                guard !bool || schema.type == .scalar(.string) || schema.type == .array(.string) else {
+                    throw EngineError.invalid("\(field): \(key) needs a string or []string attribute, not \(schema.type)")
+                }
+                switch key {
+                case "regex": schema.regex = bool
+                case "glob": schema.glob = bool
+                default: schema.fuzzy = bool
+                }
             case "ann":
                 guard let bool = value.boolValue else { throw EngineError.malformed("\(field).ann must be a boolean") }
                 schema.ann = bool
             default:
-                throw EngineError.invalid("\(field): unknown schema option \"\(key)\"; known options are type, filterable, full_text_search, regex, ann")
+                throw EngineError.invalid("\(field): unknown schema option \"\(key)\"; known options are type, filterable, full_text_search, regex, glob, fuzzy, ann")
             }
         }
     }

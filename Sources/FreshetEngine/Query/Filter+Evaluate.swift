@@ -51,6 +51,9 @@ extension Filter.Condition {
         case (.notGlob, .glob(let pattern)), (.notIGlob, .glob(let pattern)): return !Self.strings(value).contains { pattern.matches($0) }
         case (.regex, .regex(let regex)): return Self.strings(value).contains { regex.matches($0) }
         case (_, .tokens(let query)): return Self.matchesTokens(op, query, value)
+        case (.fuzzy, .fuzzy(let query)):
+            guard let distance = query.allowedDistance else { return false }
+            return Self.strings(value).contains { Self.containsApproximately(query.query, in: Array($0.lowercased().unicodeScalars), distance: distance) }
         default: return false
         }
     }
@@ -83,6 +86,25 @@ extension Filter.Condition {
             }
         default: return false
         }
+    }
+
+    /// Whether some substring of `text` is within Levenshtein `distance` of `pattern`
+    /// (Sellers' dynamic programme: a match may start anywhere, so row 0 stays 0).
+    static func containsApproximately(_ pattern: [Unicode.Scalar], in text: [Unicode.Scalar], distance: Int) -> Bool {
+        let m = pattern.count
+        guard m > distance else { return true }
+        var previous = Array(0...m)
+        var current = previous
+        for character in text {
+            current[0] = 0
+            for i in 1...m {
+                let substitution = previous[i - 1] + (pattern[i - 1] == character ? 0 : 1)
+                current[i] = min(substitution, previous[i] + 1, current[i - 1] + 1)
+            }
+            if current[m] <= distance { return true }
+            swap(&previous, &current)
+        }
+        return false
     }
 
     static func equal(_ value: AttributeValue?, _ literal: AttributeValue?) -> Bool {

@@ -19,6 +19,7 @@ public indirect enum Filter: Sendable {
         case regex = "Regex"
         case containsAllTokens = "ContainsAllTokens", containsAnyToken = "ContainsAnyToken"
         case containsTokenSequence = "ContainsTokenSequence"
+        case fuzzy = "Fuzzy"
 
         var isTokenMatch: Bool { self == .containsAllTokens || self == .containsAnyToken || self == .containsTokenSequence }
     }
@@ -35,6 +36,17 @@ public indirect enum Filter: Sendable {
         /// Token filters: the operand's terms under the attribute's analyzer, and
         /// whether the last one matches as a prefix.
         case tokens(TokenQuery)
+        case fuzzy(FuzzyQuery)
+    }
+
+    /// A `Fuzzy` operand: the query (lowercased) and the edit distance allowed by its
+    /// length — the rule with the largest `min_query_chars` not above it.
+    public struct FuzzyQuery: Sendable {
+        let query: [Unicode.Scalar]
+        /// Ascending by `minimumCharacters`.
+        let rules: [(minimumCharacters: Int, distance: Int)]
+
+        var allowedDistance: Int? { rules.last { $0.minimumCharacters <= query.count }?.distance }
     }
 
     /// What a token filter looks for, analyzed like the attribute's text.
@@ -78,7 +90,8 @@ public indirect enum Filter: Sendable {
         if parts.count == 2, head == "Not" {
             return .not(try compile(parts[1], schema: schema, field: "\(field)[1]", depth: depth + 1, count: &count, allowReferenceNew: allowReferenceNew))
         }
-        guard parts.count == 3 || (parts.count == 4 && parts[1].stringValue.flatMap(Operator.init(rawValue:))?.isTokenMatch == true),
+        let takesOptions = parts[1].stringValue.flatMap(Operator.init(rawValue:)).map { $0.isTokenMatch || $0 == .fuzzy } ?? false
+        guard parts.count == 3 || (parts.count == 4 && takesOptions),
               let opName = parts[1].stringValue else {
             throw EngineError.invalid("\(field): a filter condition has three elements [attribute, operator, value]; got \(parts.count)")
         }
@@ -91,7 +104,16 @@ public indirect enum Filter: Sendable {
             return .condition(Condition(attribute: attribute, op: op, operand: .tokens(
                 try tokenQuery(parts, schema: attributeSchema, field: field))))
         }
-        if let attributeSchema, !attributeSchema.isFilterable {
+        // Regex, Glob and Fuzzy run on attributes declared for them even when those
+        // declarations leave the attribute otherwise unfilterable.
+        let declaredForOperator: Bool
+        switch op {
+        case .regex: declaredForOperator = attributeSchema?.regex == true
+        case .glob, .notGlob, .iGlob, .notIGlob: declaredForOperator = attributeSchema?.glob == true
+        case .fuzzy: declaredForOperator = attributeSchema?.fuzzy == true
+        default: declaredForOperator = false
+        }
+        if let attributeSchema, !attributeSchema.isFilterable, !declaredForOperator {
             throw EngineError.invalid("\(field): attribute \(attribute) is not filterable; set \"filterable\": true in its schema")
         }
         if case .vector? = attributeSchema?.type {
@@ -134,6 +156,11 @@ public indirect enum Filter: Sendable {
             } catch {
                 throw EngineError.invalid("\(operandField): invalid regular expression \"\(pattern)\"")
             }
+        case .fuzzy:
+            guard attributeSchema?.fuzzy == true else {
+                throw EngineError.invalid("\(field): Fuzzy filters need the attribute declared with \"fuzzy\": true in the schema")
+            }
+            operand = .fuzzy(try fuzzyQuery(parts, field: field))
         default:
             operand = .value(try literal(parts[2], type: elementType, field: operandField))
         }
@@ -171,6 +198,32 @@ public indirect enum Filter: Sendable {
             throw EngineError.invalid("\(field)[2]: \(name) takes a string or a list of strings, got \(parts[2].typeName)")
         }
         return TokenQuery(analyzer: analyzer, terms: terms, lastAsPrefix: lastAsPrefix)
+    }
+
+    /// `[attr, "Fuzzy", "query", {"max_edit_distance": [{"min_query_chars": 3, "distance": 0}, …]}]`.
+    private static func fuzzyQuery(_ parts: [JSONValue], field: String) throws -> FuzzyQuery {
+        let usage = "[attribute, \"Fuzzy\", \"query\", {\"max_edit_distance\": [{\"min_query_chars\": 3, \"distance\": 0}, {\"min_query_chars\": 6, \"distance\": 1}]}]"
+        guard case .string(let query) = parts[2] else { throw EngineError.invalid("\(field)[2]: Fuzzy takes a query string; \(usage)") }
+        guard parts.count == 4, case .object(let options) = parts[3], case .array(let entries)? = options["max_edit_distance"],
+              options.count == 1, !entries.isEmpty else {
+            throw EngineError.invalid("\(field): Fuzzy needs its max_edit_distance rules: \(usage)")
+        }
+        var rules: [(Int, Int)] = []
+        for (index, entry) in entries.enumerated() {
+            guard let minimum = entry["min_query_chars"]?.intValue, let distance = entry["distance"]?.intValue,
+                  case .object(let object) = entry, object.count == 2 else {
+                throw EngineError.invalid("\(field)[3].max_edit_distance[\(index)] must be {\"min_query_chars\": n, \"distance\": d}")
+            }
+            guard (0...2).contains(distance) else {
+                throw EngineError.invalid("\(field)[3].max_edit_distance[\(index)].distance must be 0, 1 or 2")
+            }
+            guard minimum >= 3 * (distance + 1) else {
+                throw EngineError.invalid("\(field)[3].max_edit_distance[\(index)]: min_query_chars must be at least 3 × (distance + 1) = \(3 * (distance + 1))")
+            }
+            rules.append((minimum, distance))
+        }
+        rules.sort { $0.0 < $1.0 }
+        return FuzzyQuery(query: Array(query.lowercased().unicodeScalars), rules: rules.map { (minimumCharacters: $0.0, distance: $0.1) })
     }
 
     /// The scalar type literals compare against: the element type for arrays.

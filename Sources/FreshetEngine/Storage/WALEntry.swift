@@ -87,6 +87,8 @@ enum SchemaCodec {
             if let filterable = attribute.filterable { object["filterable"] = .bool(filterable) }
             if let fullText = attribute.fullTextSearch { object["full_text_search"] = fullText }
             if attribute.regex { object["regex"] = .bool(true) }
+            if attribute.glob { object["glob"] = .bool(true) }
+            if attribute.fuzzy { object["fuzzy"] = .bool(true) }
             if let ann = attribute.ann { object["ann"] = .bool(ann) }
             attributes[name] = .object(object)
         }
