@@ -72,3 +72,44 @@ final class FilterTests: XCTestCase {
         }
     }
 }
+
+final class GroupingTests: XCTestCase {
+    func testGroupByAndPerGroupLimits() async throws {
+        let engine = Engine(storage: MemoryBackend())
+        try await engine.write("ns", #"""
+        {"upsert_rows":[
+          {"id":1,"color":"red","size":"S","price":10,"tags":["a","b"]},
+          {"id":2,"color":"red","size":"M","price":20,"tags":["b"]},
+          {"id":3,"color":"blue","size":"S","price":5,"tags":["a","a"]},
+          {"id":4,"color":"red","size":"S","price":1},
+          {"id":5,"size":"L","price":7,"tags":["c"]}]}
+        """#)
+        let grouped = try await engine.query("ns", #"{"aggregate_by":{"n":["Count"],"total":["Sum","price"]},"group_by":["color"],"top_k":10}"#)
+        XCTAssertEqual(grouped.aggregationGroups, [
+            .object(["n": .int(1), "total": .double(7)]),
+            .object(["color": .string("blue"), "n": .int(1), "total": .double(5)]),
+            .object(["color": .string("red"), "n": .int(3), "total": .double(31)]),
+        ], "ordered by key, a missing color first")
+        let two = try await engine.query("ns", #"{"aggregate_by":{"n":["Count"]},"group_by":["color","size"],"filters":["price","Gt",1],"top_k":2}"#)
+        XCTAssertEqual(two.aggregationGroups?.count, 2, "limit.total caps the groups")
+        let tags = try await engine.query("ns", #"{"aggregate_by":{"n":["Count"]},"group_by":[{"tag":["ForEachUnique","tags"]}],"top_k":10}"#)
+        XCTAssertEqual(tags.aggregationGroups, [
+            .object(["n": .int(1)]),
+            .object(["tag": .string("a"), "n": .int(2)]),
+            .object(["tag": .string("b"), "n": .int(2)]),
+            .object(["tag": .string("c"), "n": .int(1)]),
+        ], "a repeated element counts its document once")
+
+        let perColor = try await engine.ids("ns", #"{"rank_by":["price","desc"],"limit":{"total":10,"per":{"attributes":["color"],"limit":2}}}"#)
+        XCTAssertEqual(perColor, ["2", "1", "5", "3"], "red keeps its two most expensive; missing color is a group too")
+        let capped = try await engine.ids("ns", #"{"rank_by":["price","desc"],"limit":{"total":2,"per":{"attributes":["color"],"limit":1}}}"#)
+        XCTAssertEqual(capped, ["2", "5"])
+
+        await assertEngineError(.invalidRequest, containing: "aggregate_by") {
+            _ = try await engine.query("ns", #"{"group_by":["color"],"top_k":10}"#)
+        }
+        await assertEngineError(.invalidRequest, containing: "limit.per") {
+            _ = try await engine.query("ns", #"{"rank_by":["price","desc"],"limit":{"total":2,"per":{"attributes":["color"]}}}"#)
+        }
+    }
+}

@@ -5,7 +5,9 @@ enum QueryExecutor {
     /// Runs `request`, ranking approximate vector queries through the SPFresh index
     /// when one is ready (with the unindexed tail searched exhaustively).
     static func execute(_ request: QueryRequest, on state: NamespaceState, index: VectorIndexer?) async throws -> QueryResult {
-        guard let index, case .vector(let json, false)? = request.rankBy, let (dimensions, element) = state.schema.vectorType else {
+        // limit.per ranks every candidate: the exact path does that.
+        guard let index, request.perGroup == nil, case .vector(let json, false)? = request.rankBy,
+              let (dimensions, element) = state.schema.vectorType else {
             return try execute(request, on: state)
         }
         let filter = try request.filters.map { try Filter.compile($0, schema: state.schema, field: "filters") }
@@ -20,35 +22,22 @@ enum QueryExecutor {
 
     static func execute(_ request: QueryRequest, on state: NamespaceState, annRows: [QueryRow]? = nil, exhaustiveCount: Int? = nil) throws -> QueryResult {
         let filter = try request.filters.map { try Filter.compile($0, schema: state.schema, field: "filters") }
-        let k = request.topK + request.offset
+        var k = request.topK + request.offset
         var rows: [QueryRow] = []
         var aggregations: [String: JSONValue]? = nil
 
+        var groups: [JSONValue]? = nil
         if !request.aggregates.isEmpty {
-            var count = 0
-            var sums = [Double](repeating: 0, count: request.aggregates.count)
-            for document in state.documents.values where filter?.matches(document) ?? true {
-                count += 1
-                for (index, (_, aggregate)) in request.aggregates.enumerated() {
-                    if case .sum(let attribute) = aggregate {
-                        switch document.value(of: attribute) {
-                        case .int(let value)?: sums[index] += Double(value)
-                        case .uint(let value)?: sums[index] += Double(value)
-                        case .float(let value)?: sums[index] += value
-                        default: break
-                        }
-                    }
-                }
+            var matching: [Document] = []
+            for document in state.documents.values where filter?.matches(document) ?? true { matching.append(document) }
+            if request.groupBy.isEmpty {
+                aggregations = Aggregation.compute(request.aggregates, over: matching)
+            } else {
+                groups = Aggregation.groups(request.groupBy, request.aggregates, over: matching, limit: request.topK)
             }
-            var result: [String: JSONValue] = [:]
-            for (index, (label, aggregate)) in request.aggregates.enumerated() {
-                switch aggregate {
-                case .count: result[label] = .int(Int64(count))
-                case .sum: result[label] = .double(sums[index])
-                }
-            }
-            aggregations = result
         }
+        // limit.per needs the whole ranking to fill each group: rank everything, cut after.
+        if request.perGroup != nil { k = max(k, state.documents.count) }
 
         switch request.rankBy {
         case .vector(let json, _)?:
@@ -82,6 +71,15 @@ enum QueryExecutor {
                 rows = topByAttribute(matches, attribute: "id", ascending: true, k: k).map { QueryRow(document: $0, distance: nil) }
             }
         }
+        if let per = request.perGroup {
+            var taken: [[AttributeValue?]: Int] = [:]
+            rows = rows.filter { row in
+                let key = per.attributes.map { row.document.value(of: $0) }
+                taken[key, default: 0] += 1
+                return taken[key]! <= per.limit
+            }
+            rows = Array(rows.prefix(request.topK + request.offset))
+        }
         if request.offset > 0 { rows = Array(rows.dropFirst(request.offset)) }
         // Attribute-ranked rows come from `documents`; give them back their vectors.
         var rankedByVector = false
@@ -90,7 +88,7 @@ enum QueryExecutor {
             rows = rows.map { QueryRow(document: state.document($0.document.id)!, distance: $0.distance) }
         }
         return QueryResult(
-            rows: rows, aggregations: aggregations, include: request.include, exclude: request.exclude,
+            rows: rows, aggregations: aggregations, aggregationGroups: groups, include: request.include, exclude: request.exclude,
             base64Vectors: request.base64Vectors, exhaustiveSearchCount: exhaustiveCount ?? state.documents.count,
             namespaceSize: state.documents.count, logicalBytesQueried: state.logicalBytes
         )
@@ -125,5 +123,80 @@ enum QueryExecutor {
             if best.count > k { best.removeLast() }
         }
         return best
+    }
+}
+
+/// `aggregate_by`, with or without `group_by`.
+enum Aggregation {
+    static func compute(_ aggregates: [(label: String, aggregate: QueryRequest.Aggregate)], over documents: [Document]) -> [String: JSONValue] {
+        var sums = [Double](repeating: 0, count: aggregates.count)
+        for document in documents {
+            for (index, (_, aggregate)) in aggregates.enumerated() {
+                if case .sum(let attribute) = aggregate { sums[index] += number(document.value(of: attribute)) }
+            }
+        }
+        var result: [String: JSONValue] = [:]
+        for (index, (label, aggregate)) in aggregates.enumerated() {
+            switch aggregate {
+            case .count: result[label] = .int(Int64(documents.count))
+            case .sum: result[label] = .double(sums[index])
+            }
+        }
+        return result
+    }
+
+    /// One object per distinct key (its key values, missing ones omitted, and the
+    /// aggregates), ordered by key (missing values first), at most `limit` groups.
+    static func groups(
+        _ keys: [QueryRequest.GroupKey], _ aggregates: [(label: String, aggregate: QueryRequest.Aggregate)],
+        over documents: [Document], limit: Int
+    ) -> [JSONValue] {
+        var members: [[AttributeValue?]: [Document]] = [:]
+        for document in documents {
+            // Each ForEachUnique key multiplies the document into one group per element.
+            var combinations: [[AttributeValue?]] = [[]]
+            for key in keys {
+                let values: [AttributeValue?]
+                switch key {
+                case .attribute(let name): values = [document.value(of: name)]
+                case .forEachUnique(_, let name):
+                    if case .array(let elements)? = document.value(of: name) {
+                        var seen = Set<AttributeValue>()
+                        values = elements.filter { seen.insert($0).inserted }.map { Optional($0) }
+                    } else {
+                        values = [document.value(of: name)]
+                    }
+                }
+                combinations = combinations.flatMap { prefix in values.map { prefix + [$0] } }
+            }
+            for combination in combinations { members[combination, default: []].append(document) }
+        }
+        func before(_ a: [AttributeValue?], _ b: [AttributeValue?]) -> Bool {
+            for (x, y) in zip(a, b) {
+                switch (x, y) {
+                case (nil, nil): continue
+                case (nil, _): return true
+                case (_, nil): return false
+                case (let x?, let y?):
+                    let order = AttributeValue.compare(x, y) ?? 0
+                    if order != 0 { return order < 0 }
+                }
+            }
+            return false
+        }
+        return members.keys.sorted(by: before).prefix(limit).map { key in
+            var object = compute(aggregates, over: members[key]!)
+            for (groupKey, value) in zip(keys, key) { if let value { object[groupKey.label] = value.json } }
+            return .object(object)
+        }
+    }
+
+    static func number(_ value: AttributeValue?) -> Double {
+        switch value {
+        case .int(let value)?: return Double(value)
+        case .uint(let value)?: return Double(value)
+        case .float(let value)?: return value
+        default: return 0
+        }
     }
 }

@@ -24,6 +24,26 @@ public struct QueryRequest: Sendable {
         case sum(String)
     }
 
+    /// One `group_by` key: an attribute's value, or (`{"label": ["ForEachUnique", a]}`)
+    /// each distinct element of an array attribute, as its own group.
+    public enum GroupKey: Sendable, Equatable {
+        case attribute(String)
+        case forEachUnique(label: String, attribute: String)
+
+        var label: String {
+            switch self {
+            case .attribute(let name): return name
+            case .forEachUnique(let label, _): return label
+            }
+        }
+    }
+
+    /// `limit.per`: at most `limit` rows for each distinct combination of `attributes`.
+    public struct PerGroupLimit: Sendable {
+        public var attributes: [String]
+        public var limit: Int
+    }
+
     public var rankBy: Ranking?
     public var topK = 10
     public var offset = 0
@@ -33,6 +53,8 @@ public struct QueryRequest: Sendable {
     public var consistency: Consistency = .strong
     public var base64Vectors = false
     public var aggregates: [(label: String, aggregate: Aggregate)] = []
+    public var groupBy: [GroupKey] = []
+    public var perGroup: PerGroupLimit?
 
     public static let maxTopK = 10_000
 
@@ -40,7 +62,7 @@ public struct QueryRequest: Sendable {
 
     static let knownKeys: Set<String> = [
         "rank_by", "top_k", "limit", "offset", "filters", "include_attributes", "exclude_attributes",
-        "consistency", "vector_encoding", "aggregate_by",
+        "consistency", "vector_encoding", "aggregate_by", "group_by",
     ]
 
     public static func parse(_ json: JSONValue) throws -> QueryRequest {
@@ -59,7 +81,10 @@ public struct QueryRequest: Sendable {
                 request.topK = value
             } else if case .object(let object) = limit, let total = object["total"]?.intValue {
                 request.topK = total
-                if object["per"] != nil { throw EngineError.invalid("limit.per (per-group limits) is not supported by this server yet; remove it") }
+                if let unknown = object.keys.first(where: { $0 != "total" && $0 != "per" }) {
+                    throw EngineError.invalid("limit: unknown field \"\(unknown)\"; limit is {\"total\": n, \"per\": {\"attributes\": [...], \"limit\": k}}")
+                }
+                if let per = object["per"], per != .null { request.perGroup = try parsePerGroup(per) }
             } else {
                 throw EngineError.malformed("limit must be an integer or {\"total\": n}")
             }
@@ -120,10 +145,41 @@ public struct QueryRequest: Sendable {
                 }
             }
         }
+        if let groupBy = body["group_by"], groupBy != .null {
+            guard case .array(let keys) = groupBy, !keys.isEmpty else {
+                throw EngineError.malformed("group_by must be a non-empty list of attribute names, e.g. [\"color\", \"size\"]")
+            }
+            request.groupBy = try keys.enumerated().map { try parseGroupKey($1, field: "group_by[\($0)]") }
+            guard !request.aggregates.isEmpty else {
+                throw EngineError.invalid("group_by needs aggregate_by: say what to compute per group, e.g. {\"count\": [\"Count\"]}")
+            }
+            guard request.rankBy == nil else { throw EngineError.invalid("group_by cannot be combined with rank_by") }
+        }
         if request.rankBy == nil, request.aggregates.isEmpty, body["top_k"] == nil, body["limit"] == nil {
             throw EngineError.invalid("a query needs rank_by (e.g. [\"vector\", \"ANN\", [...]] or [\"id\", \"asc\"]), top_k or aggregate_by")
         }
         return request
+    }
+
+    static func parseGroupKey(_ json: JSONValue, field: String) throws -> GroupKey {
+        if let name = json.stringValue { return .attribute(name) }
+        if case .object(let object) = json, object.count == 1, let (label, spec) = object.first,
+           case .array(let parts) = spec, parts.count == 2, parts[0].stringValue == "ForEachUnique", let attribute = parts[1].stringValue {
+            return .forEachUnique(label: label, attribute: attribute)
+        }
+        throw EngineError.invalid("\(field) must be an attribute name or {\"label\": [\"ForEachUnique\", attribute]}")
+    }
+
+    static func parsePerGroup(_ json: JSONValue) throws -> PerGroupLimit {
+        guard case .object(let object) = json, case .array(let names)? = object["attributes"], !names.isEmpty,
+              let limit = object["limit"]?.intValue, object.count == 2 else {
+            throw EngineError.invalid("limit.per must be {\"attributes\": [names], \"limit\": k}")
+        }
+        guard limit >= 1 else { throw EngineError.invalid("limit.per.limit must be at least 1") }
+        return PerGroupLimit(attributes: try names.map {
+            guard let name = $0.stringValue else { throw EngineError.invalid("limit.per.attributes holds attribute names") }
+            return name
+        }, limit: limit)
     }
 
     public static func parseRanking(_ json: JSONValue) throws -> Ranking {
@@ -163,6 +219,8 @@ public struct QueryRow: Sendable {
 public struct QueryResult: Sendable {
     public var rows: [QueryRow]
     public var aggregations: [String: JSONValue]?
+    /// With group_by: one object per group (its key attributes and aggregates).
+    public var aggregationGroups: [JSONValue]?
     public var include: QueryRequest.Selection
     public var exclude: [String]
     public var base64Vectors: Bool

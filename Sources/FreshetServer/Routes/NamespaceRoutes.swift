@@ -130,7 +130,10 @@ struct NamespaceRoutes: Sendable {
 
     static func resultBody(_ result: QueryResult) -> JSONValue {
         var object: [String: JSONValue] = ["rows": result.rowsJSON()]
-        if let aggregations = result.aggregations {
+        if let groups = result.aggregationGroups {
+            object["aggregation_groups"] = .array(groups)
+            if result.rows.isEmpty { object["rows"] = nil }
+        } else if let aggregations = result.aggregations {
             object["aggregations"] = .object(aggregations)
             if result.rows.isEmpty { object["rows"] = nil }
         }
