@@ -9,14 +9,17 @@ extension Engine {
         var lines: [String] = []
         lines.append("namespace \(id): \(state.documents.count) documents at WAL sequence \(state.sequence)")
         lines.append("consistency: \(request.consistency.rawValue)" + (request.consistency == .strong ? " (reads the WAL head and manifest first)" : " (serves this node's state)"))
+        var plan = FilterPlan(nil, state: state)
         if let filters = request.filters {
-            _ = try Filter.compile(filters, schema: state.schema, field: "filters")
-            lines.append("filter: \(JSONWriter.string(filters)) evaluated per document")
+            plan = FilterPlan(try Filter.compile(filters, schema: state.schema, field: "filters"), state: state)
+            lines.append("filter: \(JSONWriter.string(filters)): \(plan.description)")
         }
         switch request.rankBy {
         case .vector(_, let exact)?:
             let metric = state.distanceMetric ?? .cosineDistance
-            if !exact, let index {
+            if !exact, let index, let candidates = plan.candidates, plan.exact, candidates.count <= index.filteredExactLimit {
+                lines.append("rank: exact \(metric.rawValue) distances over the \(candidates.count) documents the filter matches (at most \(index.filteredExactLimit): cheaper than an index probe, and exact)")
+            } else if !exact, let index {
                 let stats = index.index.statistics
                 let configuration = index.index.configuration
                 let status = index.status

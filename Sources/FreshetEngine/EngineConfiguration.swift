@@ -26,6 +26,10 @@ public struct EngineConfiguration: Sendable {
     /// How postings store vectors: f16 halves what queries read and caches hold; the
     /// engine reranks every candidate with the exact distance from its own vectors.
     public var indexPostingEncoding = PostingEncoding.f16
+    /// A filtered ANN query whose filter matches at most this many documents (counted
+    /// exactly by the attribute indexes) computes their exact distances instead of
+    /// probing the index: as cheap as a probe, and exact.
+    public var filteredExactLimit = 20_000
     /// Decoded postings each namespace's index keeps in memory.
     public var indexCacheBytes = 128 << 20
     /// How long compaction waits for the index to fold up to its snapshot before it

@@ -13,6 +13,13 @@ public enum AttributeValue: Hashable, Sendable {
     case bool(Bool)
     case array([AttributeValue])
 
+    var isNumber: Bool {
+        switch self {
+        case .int, .uint, .float: return true
+        default: return false
+        }
+    }
+
     /// The JSON the API returns for this value.
     public var json: JSONValue {
         switch self {

@@ -262,7 +262,7 @@ actor NamespaceEngine {
         let store = PostingStore(storage: storage, prefix: data.prefix + "index/", dimensions: arena.dimensions,
                                  cacheBytes: configuration.indexCacheBytes, encoding: configuration.indexPostingEncoding)
         let started = VectorIndexer(store: store, metric: state.distanceMetric ?? .cosineDistance, configuration: configuration.index,
-                                    startingAt: state.sequence, logger: logger)
+                                    filteredExactLimit: configuration.filteredExactLimit, startingAt: state.sequence, logger: logger)
         indexer = started
         let snapshot = state
         let oldestReplayable = manifest.snapshotSequence + 1

@@ -21,6 +21,8 @@ public struct NamespaceState: Sendable {
     public var logicalBytes = 0
     /// Inverted indexes of the attributes with `full_text_search`.
     private(set) var text = TextIndexes()
+    /// Value → ordinals bitmaps of the filterable attributes.
+    private(set) var attributes = AttributeIndexes()
 
     init(createdAtMilliseconds: Int64) {
         self.createdAtMilliseconds = createdAtMilliseconds
@@ -49,6 +51,7 @@ public struct NamespaceState: Sendable {
         let old = documents[document.id]
         if let old { logicalBytes -= storedBytes(document.id, old) }
         if !text.isEmpty { text.put(document, replacing: old) }
+        attributes.put(document, replacing: old)
         logicalBytes += document.logicalBytes
         var stored = document
         if let vector = stored.vector {
@@ -65,6 +68,7 @@ public struct NamespaceState: Sendable {
         guard let old = documents.removeValue(forKey: id) else { return }
         logicalBytes -= storedBytes(id, old)
         if !text.isEmpty { text.remove(old) }
+        attributes.remove(old)
         vectors?.remove(id)
     }
 
@@ -81,10 +85,12 @@ public struct NamespaceState: Sendable {
         updatedAtMilliseconds = max(updatedAtMilliseconds, entry.timestampMilliseconds)
     }
 
-    /// Sets the schema; full-text indexes follow it (built for newly enabled attributes).
+    /// Sets the schema; full-text and attribute indexes follow it (built for newly
+    /// enabled attributes).
     mutating func setSchema(_ schema: NamespaceSchema) {
         self.schema = schema
         text.configure(for: schema, documents: documents)
+        attributes.configure(for: schema, documents: documents)
     }
 
     /// The snapshot object: everything needed to resume without the WAL before `sequence`.

@@ -61,12 +61,17 @@ final class VectorIndexer: Sendable {
     let index: SPFreshIndex<DocumentID>
     let metric: DistanceMetric
     let dimensions: Int
+    /// Filters matching at most this many documents are answered exactly (see
+    /// `EngineConfiguration.filteredExactLimit`).
+    let filteredExactLimit: Int
     let logger: Logger
     private let progress: Mutex<Progress>
     private let wake: AsyncStream<Void>.Continuation
     private let task = Mutex<Task<Void, Never>?>(nil)
 
-    init(store: PostingStore, metric: DistanceMetric, configuration: SPFreshConfiguration, startingAt sequence: UInt64, logger: Logger) {
+    init(store: PostingStore, metric: DistanceMetric, configuration: SPFreshConfiguration, filteredExactLimit: Int = 20_000,
+         startingAt sequence: UInt64, logger: Logger) {
+        self.filteredExactLimit = filteredExactLimit
         index = SPFreshIndex(dimensions: store.dimensions, store: store, configuration: configuration)
         self.metric = metric
         dimensions = store.dimensions
@@ -192,12 +197,12 @@ final class VectorIndexer: Sendable {
         var exhaustiveCount: Int
     }
 
-    /// The `k` nearest documents of `state` that pass `filter`: the index's hits for
+    /// The `k` nearest documents of `state` that pass the filter `plan`: the index's hits for
     /// everything it has folded, plus an exhaustive search of the documents touched by
     /// entries it has not folded (or folded past `state`). Distances are recomputed
     /// from `state`'s vectors with the namespace's metric, so they equal the exact
     /// path's. Nil when the index cannot answer for this state (the caller scans).
-    func search(_ query: [Float], k: Int, state: NamespaceState, filter: Filter?,
+    func search(_ query: [Float], k: Int, state: NamespaceState, plan: FilterPlan,
                 deadline: ContinuousClock.Instant? = nil) async throws -> SearchOutcome? {
         guard let arena = state.vectors, k > 0 else { return nil }
         let before = indexedSequence
@@ -207,7 +212,7 @@ final class VectorIndexer: Sendable {
         let documents = state.documents
         let accept: @Sendable (DocumentID) -> Bool = { id in
             guard let document = documents[id] else { return false }
-            return filter?.matches(document) ?? true
+            return plan.accepts(document)
         }
         // f16 postings rank by approximate distance: take twice as many candidates and
         // rerank them exactly below.
@@ -226,7 +231,7 @@ final class VectorIndexer: Sendable {
         for id in excluded {
             guard let document = documents[id], let vector = arena.vector(of: id) else { continue }
             exhaustive += 1
-            if let filter, !filter.matches(document) { continue }
+            if !plan.accepts(document) { continue }
             merged.append((id, metric.distance(query: query, querySquaredNorm: norm, vector)))
         }
         // The index ran out of candidates (a narrow filter, a tiny namespace) while more

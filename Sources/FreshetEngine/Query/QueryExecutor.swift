@@ -11,9 +11,12 @@ enum QueryExecutor {
             return try execute(request, on: state)
         }
         let filter = try request.filters.map { try Filter.compile($0, schema: state.schema, field: "filters") }
+        let plan = FilterPlan(filter, state: state)
+        // Few matches: their exact distances cost less than an index probe, and are exact.
+        if let candidates = plan.candidates, plan.exact, candidates.count <= index.filteredExactLimit { return try execute(request, on: state) }
         let query = try VectorCodec.parse(json, element: element, field: "rank_by[2]")
         try VectorCodec.check(query, dimensions: dimensions, field: "rank_by[2]")
-        guard let outcome = try await index.search(query, k: request.topK + request.offset, state: state, filter: filter) else {
+        guard let outcome = try await index.search(query, k: request.topK + request.offset, state: state, plan: plan) else {
             return try execute(request, on: state)
         }
         let rows = outcome.hits.map { QueryRow(document: state.document($0.id)!, distance: $0.distance) }
@@ -22,14 +25,14 @@ enum QueryExecutor {
 
     static func execute(_ request: QueryRequest, on state: NamespaceState, annRows: [QueryRow]? = nil, exhaustiveCount: Int? = nil) throws -> QueryResult {
         let filter = try request.filters.map { try Filter.compile($0, schema: state.schema, field: "filters") }
+        let plan = FilterPlan(filter, state: state)
         var k = request.topK + request.offset
         var rows: [QueryRow] = []
         var aggregations: [String: JSONValue]? = nil
 
         var groups: [JSONValue]? = nil
         if !request.aggregates.isEmpty {
-            var matching: [Document] = []
-            for document in state.documents.values where filter?.matches(document) ?? true { matching.append(document) }
+            let matching = plan.matchingDocuments(state)
             if request.groupBy.isEmpty {
                 aggregations = Aggregation.compute(request.aggregates, over: matching)
             } else {
@@ -50,25 +53,33 @@ enum QueryExecutor {
             if let annRows {
                 rows = annRows
             } else if let arena = state.vectors {
-                let documents = state.documents
-                let hits = arena.nearest(
-                    to: query, k: k, metric: metric == .cosineDistance ? .cosine : .euclideanSquared,
-                    accept: { id in filter.map { $0.matches(documents[id]!) } ?? true }, tieBreak: <
-                )
-                rows = hits.map { QueryRow(document: state.document($0.id)!, distance: $0.distance) }
+                if let candidates = plan.candidates, candidates.count <= state.documents.count / 4 {
+                    // Distances of the candidates only.
+                    let norm = DistanceMetric.squaredNorm(query)
+                    var scored: [(id: DocumentID, distance: Float)] = []
+                    for document in plan.matchingDocuments(state) {
+                        guard let vector = arena.vector(of: document.id) else { continue }
+                        scored.append((document.id, metric.distance(query: query, querySquaredNorm: norm, vector)))
+                    }
+                    scored.sort { $0.distance != $1.distance ? $0.distance < $1.distance : $0.id < $1.id }
+                    rows = scored.prefix(k).map { QueryRow(document: state.document($0.id)!, distance: $0.distance) }
+                } else {
+                    let documents = state.documents
+                    let hits = arena.nearest(
+                        to: query, k: k, metric: metric == .cosineDistance ? .cosine : .euclideanSquared,
+                        accept: { id in plan.accepts(documents[id]!) }, tieBreak: <
+                    )
+                    rows = hits.map { QueryRow(document: state.document($0.id)!, distance: $0.distance) }
+                }
             }
         case .expression(let json)?:
             let expression = try RankExpression.compile(json, state: state, field: "rank_by")
-            rows = expression.top(k, state: state, filter: filter)
+            rows = expression.top(k, state: state, plan: plan)
         case .attribute(let attribute, let ascending)?:
-            var matches: [Document] = []
-            for document in state.documents.values where filter?.matches(document) ?? true { matches.append(document) }
-            rows = topByAttribute(matches, attribute: attribute, ascending: ascending, k: k).map { QueryRow(document: $0, distance: nil) }
+            rows = topByAttribute(plan.matchingDocuments(state), attribute: attribute, ascending: ascending, k: k).map { QueryRow(document: $0, distance: nil) }
         case nil:
             if request.aggregates.isEmpty {
-                var matches: [Document] = []
-                for document in state.documents.values where filter?.matches(document) ?? true { matches.append(document) }
-                rows = topByAttribute(matches, attribute: "id", ascending: true, k: k).map { QueryRow(document: $0, distance: nil) }
+                rows = topByAttribute(plan.matchingDocuments(state), attribute: "id", ascending: true, k: k).map { QueryRow(document: $0, distance: nil) }
             }
         }
         if let per = request.perGroup {

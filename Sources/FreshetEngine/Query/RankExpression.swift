@@ -180,24 +180,24 @@ extension RankExpression {
     /// nonzero score needs a text match scores only the documents its clauses' terms
     /// occur in; anything else (Decay, Attribute, filters as scores) scores every
     /// document passing the filter.
-    func top(_ k: Int, state: NamespaceState, filter: Filter?) -> [QueryRow] {
+    func top(_ k: Int, state: NamespaceState, plan: FilterPlan) -> [QueryRow] {
         if let (attribute, terms, weight) = wandShape, let text = state.text[attribute] {
             let documents = state.documents
-            let accept: ((UInt32) -> Bool)? = filter.map { filter in { ordinal in filter.matches(documents[text.ids[Int(ordinal)]]!) } }
+            let accept: ((UInt32) -> Bool)? = plan.filter == nil ? nil : { ordinal in plan.accepts(documents[text.ids[Int(ordinal)]]!) }
             return text.index.search(terms, k: k, parameters: text.parameters, accept: accept).map {
                 QueryRow(document: state.document(text.ids[Int($0.ordinal)])!, score: $0.score * weight)
             }
         }
         var scored: [(id: DocumentID, score: Double)] = []
         func consider(_ document: Document) {
-            guard filter?.matches(document) ?? true else { return }
+            guard plan.accepts(document) else { return }
             let score = self.score(document, state: state)
             if score > 0 { scored.append((document.id, score)) }
         }
         if let candidates = textCandidates(state) {
             for id in candidates { if let document = state.documents[id] { consider(document) } }
         } else {
-            for document in state.documents.values { consider(document) }
+            for document in plan.matchingDocuments(state) { consider(document) }
         }
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
         return scored.prefix(k).map { QueryRow(document: state.document($0.id)!, score: $0.score) }

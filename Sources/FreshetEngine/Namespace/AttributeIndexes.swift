@@ -1,0 +1,91 @@
+import FreshetIndex
+
+/// Exact attribute indexes of a namespace: every document has a dense ordinal, and
+/// each filterable attribute maps each value it holds (each element, for arrays) to
+/// the compressed bitmap of ordinals holding it, plus the bitmap of ordinals where it
+/// is present. Range filters walk the attribute's distinct values and union the
+/// bitmaps of those in range (an ordered index for high-cardinality ranges is to come). Kept
+/// in step with the documents by `NamespaceState`; a value type, so a query's
+/// snapshot sees exactly its state.
+struct AttributeIndexes: Sendable {
+    struct Attribute: Sendable {
+        var values: [AttributeValue: OrdinalBitmap] = [:]
+        var present = OrdinalBitmap()
+        let isArray: Bool
+    }
+
+    private(set) var ordinals: [DocumentID: UInt32] = [:]
+    /// Per ordinal: the document holding it (nil once removed; ordinals are not reused).
+    private(set) var ids: [DocumentID?] = []
+    private(set) var live = OrdinalBitmap()
+    private(set) var attributes: [String: Attribute] = [:]
+
+    /// Indexes the filterable attributes of `schema` (building those newly filterable
+    /// from `documents`) and drops the rest.
+    mutating func configure(for schema: NamespaceSchema, documents: [DocumentID: Document]) {
+        var wanted: [String: Bool] = [:]
+        for (name, attribute) in schema.attributes where attribute.isFilterable {
+            switch attribute.type {
+            case .scalar: wanted[name] = false
+            case .array: wanted[name] = true
+            case .vector: continue
+            }
+        }
+        for name in attributes.keys where wanted[name] == nil || wanted[name] != attributes[name]!.isArray { attributes[name] = nil }
+        for (name, isArray) in wanted where attributes[name] == nil {
+            var attribute = Attribute(isArray: isArray)
+            for (id, document) in documents {
+                guard let ordinal = ordinals[id], let value = document.attributes[name] else { continue }
+                Self.add(value, ordinal: ordinal, to: &attribute)
+            }
+            attributes[name] = attribute
+        }
+    }
+
+    private static func add(_ value: AttributeValue, ordinal: UInt32, to attribute: inout Attribute) {
+        attribute.present.insert(ordinal)
+        for element in elements(value) {
+            attribute.values[element, default: OrdinalBitmap()].insert(ordinal)
+        }
+    }
+
+    private static func remove(_ value: AttributeValue, ordinal: UInt32, from attribute: inout Attribute) {
+        attribute.present.remove(ordinal)
+        for element in elements(value) {
+            attribute.values[element]?.remove(ordinal)
+            if attribute.values[element]?.isEmpty == true { attribute.values[element] = nil }
+        }
+    }
+
+    private static func elements(_ value: AttributeValue) -> [AttributeValue] {
+        if case .array(let items) = value { return Array(Set(items)) }
+        return [value]
+    }
+
+    mutating func put(_ document: Document, replacing old: Document?) {
+        let ordinal: UInt32
+        if let existing = ordinals[document.id] {
+            ordinal = existing
+        } else {
+            ordinal = UInt32(ids.count)
+            ids.append(document.id)
+            ordinals[document.id] = ordinal
+            live.insert(ordinal)
+        }
+        for name in attributes.keys {
+            let before = old?.attributes[name], after = document.attributes[name]
+            guard before != after else { continue }
+            if let before { Self.remove(before, ordinal: ordinal, from: &attributes[name]!) }
+            if let after { Self.add(after, ordinal: ordinal, to: &attributes[name]!) }
+        }
+    }
+
+    mutating func remove(_ old: Document) {
+        guard let ordinal = ordinals.removeValue(forKey: old.id) else { return }
+        ids[Int(ordinal)] = nil
+        live.remove(ordinal)
+        for (name, value) in old.attributes where attributes[name] != nil {
+            Self.remove(value, ordinal: ordinal, from: &attributes[name]!)
+        }
+    }
+}

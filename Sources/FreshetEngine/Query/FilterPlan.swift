@@ -1,0 +1,136 @@
+import FreshetIndex
+
+/// How a query's filter is answered: from the attribute indexes where its conditions
+/// allow (a bitmap of candidate ordinals, exact or a superset to verify), and by
+/// evaluating it per document otherwise.
+struct FilterPlan: Sendable {
+    let filter: Filter?
+    /// Ordinals that can match; nil means every document.
+    let candidates: OrdinalBitmap?
+    /// Whether `candidates` is exactly the matching set (no per-document check needed).
+    let exact: Bool
+    let indexes: AttributeIndexes
+
+    init(_ filter: Filter?, state: NamespaceState) {
+        self.filter = filter
+        indexes = state.attributes
+        if let filter, let (bitmap, exact) = filter.candidates(in: state.attributes) {
+            candidates = bitmap
+            self.exact = exact
+        } else {
+            candidates = nil
+            exact = filter == nil
+        }
+    }
+
+    func accepts(_ document: Document) -> Bool {
+        guard let filter else { return true }
+        if let candidates {
+            guard let ordinal = indexes.ordinals[document.id], candidates.contains(ordinal) else { return false }
+            if exact { return true }
+        }
+        return filter.matches(document)
+    }
+
+    /// The matching documents of `state`: from the candidates when the plan has them,
+    /// else by a scan.
+    func matchingDocuments(_ state: NamespaceState) -> [Document] {
+        var out: [Document] = []
+        if let candidates {
+            out.reserveCapacity(candidates.count)
+            candidates.forEach { ordinal in
+                guard let id = indexes.ids[Int(ordinal)], let document = state.documents[id] else { return }
+                if exact || filter!.matches(document) { out.append(document) }
+            }
+        } else {
+            for document in state.documents.values where filter?.matches(document) ?? true { out.append(document) }
+        }
+        return out
+    }
+
+    var description: String {
+        guard filter != nil else { return "no filter" }
+        guard let candidates else { return "filter evaluated on every document (no indexed condition)" }
+        return exact ? "filter answered by attribute indexes: \(candidates.count) matching documents"
+                     : "attribute indexes narrow the filter to \(candidates.count) candidates, each then checked"
+    }
+}
+
+extension Filter {
+    /// Ordinals that can match, from the attribute indexes, and whether exactly those
+    /// match; nil when no part of the filter is indexed.
+    func candidates(in indexes: AttributeIndexes) -> (OrdinalBitmap, exact: Bool)? {
+        switch self {
+        case .and(let filters):
+            var result: OrdinalBitmap?
+            var exact = true
+            for filter in filters {
+                guard let (bitmap, childExact) = filter.candidates(in: indexes) else { exact = false; continue }
+                result = result.map { $0.intersection(bitmap) } ?? bitmap
+                exact = exact && childExact
+            }
+            return result.map { ($0, exact) }
+        case .or(let filters):
+            var result = OrdinalBitmap()
+            var exact = true
+            for filter in filters {
+                guard let (bitmap, childExact) = filter.candidates(in: indexes) else { return nil }
+                result = result.union(bitmap)
+                exact = exact && childExact
+            }
+            return (result, exact)
+        case .not(let filter):
+            guard let (bitmap, exact) = filter.candidates(in: indexes), exact else { return nil }
+            return (indexes.live.subtracting(bitmap), true)
+        case .condition(let condition):
+            return condition.candidates(in: indexes).map { ($0, true) }
+        }
+    }
+}
+
+extension Filter.Condition {
+    /// The exact matching set when the condition can be answered from the indexes.
+    func candidates(in indexes: AttributeIndexes) -> OrdinalBitmap? {
+        guard let attribute = indexes.attributes[self.attribute] else { return nil }
+        func matching(_ literal: AttributeValue?) -> OrdinalBitmap {
+            guard let literal else { return indexes.live.subtracting(attribute.present) }  // null: missing
+            if let bitmap = attribute.values[literal] { return bitmap }
+            // Numbers of another kind (3 vs 3.0) compare equal without hashing equal.
+            guard literal.isNumber else { return OrdinalBitmap() }
+            var out = OrdinalBitmap()
+            for (value, bitmap) in attribute.values where AttributeValue.compare(value, literal) == 0 { out = out.union(bitmap) }
+            return out
+        }
+        func ordered(_ literal: AttributeValue?, _ keep: (Int) -> Bool) -> OrdinalBitmap {
+            guard let literal else { return OrdinalBitmap() }  // ordering never matches null
+            var out = OrdinalBitmap()
+            for (value, bitmap) in attribute.values {
+                if let order = AttributeValue.compare(value, literal), keep(order) { out = out.union(bitmap) }
+            }
+            return out
+        }
+        switch (op, operand) {
+        case (.eq, .value(let literal)) where !attribute.isArray: return matching(literal)
+        case (.notEq, .value(let literal)) where !attribute.isArray: return indexes.live.subtracting(matching(literal))
+        case (.in, .values(let literals)) where !attribute.isArray:
+            return literals.reduce(OrdinalBitmap()) { $0.union(matching($1)) }
+        case (.notIn, .values(let literals)) where !attribute.isArray:
+            return indexes.live.subtracting(literals.reduce(OrdinalBitmap()) { $0.union(matching($1)) })
+        case (.contains, .value(let literal?)): return matching(literal)
+        case (.notContains, .value(let literal?)): return indexes.live.subtracting(matching(literal))
+        case (.containsAny, .values(let literals)):
+            return literals.compactMap { $0 }.reduce(OrdinalBitmap()) { $0.union(matching($1)) }
+        case (.notContainsAny, .values(let literals)):
+            return indexes.live.subtracting(literals.compactMap { $0 }.reduce(OrdinalBitmap()) { $0.union(matching($1)) })
+        case (.lt, .value(let literal)) where !attribute.isArray: return ordered(literal) { $0 < 0 }
+        case (.lte, .value(let literal)) where !attribute.isArray: return ordered(literal) { $0 <= 0 }
+        case (.gt, .value(let literal)) where !attribute.isArray: return ordered(literal) { $0 > 0 }
+        case (.gte, .value(let literal)) where !attribute.isArray: return ordered(literal) { $0 >= 0 }
+        case (.anyLt, .value(let literal)): return ordered(literal) { $0 < 0 }
+        case (.anyLte, .value(let literal)): return ordered(literal) { $0 <= 0 }
+        case (.anyGt, .value(let literal)): return ordered(literal) { $0 > 0 }
+        case (.anyGte, .value(let literal)): return ordered(literal) { $0 >= 0 }
+        default: return nil
+        }
+    }
+}
