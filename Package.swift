@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(name: "FreshetRocksDBTests", dependencies: ["FreshetRocksDB", "FreshetStorageConformance"], swiftSettings: settings),
         .testTarget(name: "FreshetIndexTests", dependencies: ["FreshetIndex", "FreshetStorage"], swiftSettings: settings),
         // Fixtures are read by path (#filePath), not bundled.
-        .testTarget(name: "FreshetTextTests", dependencies: ["FreshetText"], exclude: ["Fixtures"], swiftSettings: settings),
+        .testTarget(name: "FreshetTextTests", dependencies: ["FreshetText", "FreshetStorage"], exclude: ["Fixtures"], swiftSettings: settings),
         .testTarget(name: "FreshetEngineTests", dependencies: ["FreshetEngine", "FreshetStorage"], swiftSettings: settings),
         .testTarget(
             name: "FreshetClientTests",

@@ -35,6 +35,16 @@ public struct BinaryWriter: Sendable {
         u32(UInt32(value.count))
         bytes.append(contentsOf: value)
     }
+
+    /// LEB128: 7 bits a byte, low first; small numbers (deltas, counts) take one byte.
+    public mutating func varint(_ value: UInt64) {
+        var rest = value
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
+    }
 }
 
 /// Reads what `BinaryWriter` wrote; every read is bounds-checked and a short buffer is
@@ -104,6 +114,20 @@ public struct BinaryReader: Sendable {
 
     public mutating func blob() throws -> [UInt8] {
         Array(bytes[try take(Int(try u32()))])
+    }
+
+    public mutating func varint() throws -> UInt64 {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            guard position < bytes.count else { throw StorageError(.corrupt, "\(what) ends inside a varint") }
+            let byte = bytes[position]
+            position += 1
+            guard shift < 64 else { throw StorageError(.corrupt, "\(what) holds an overlong varint at byte \(position)") }
+            value |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return value }
+            shift += 7
+        }
     }
 }
 

@@ -21,11 +21,13 @@ extension InvertedIndex {
     }
 
     /// The `k` live documents with the highest BM25 for `terms` (a document must
-    /// contain at least one), best first, ties by lower ordinal. Block-max
+    /// contain at least one), best first, ties by `tieBreak` (default: lower ordinal
+    /// first; the engine passes document id order). Block-max
     /// WAND: documents and whole blocks whose score bound cannot beat the current k-th
     /// score are skipped without scoring. `accept` filters ordinals.
     public func search(
-        _ terms: [String], k: Int, parameters: BM25Parameters = BM25Parameters(), accept: ((UInt32) -> Bool)? = nil
+        _ terms: [String], k: Int, parameters: BM25Parameters = BM25Parameters(), accept: ((UInt32) -> Bool)? = nil,
+        tieBreak: @escaping (UInt32, UInt32) -> Bool = { $0 < $1 }
     ) -> [ScoredDocument] {
         guard k > 0, liveDocuments > 0 else { return [] }
         let averageLength = self.averageLength
@@ -34,7 +36,7 @@ extension InvertedIndex {
             guard let list = postings[term], list.liveCount > 0 else { continue }
             cursors.append(TermCursor(list: list, idf: weight * idf(term), parameters: parameters, averageLength: averageLength))
         }
-        var top = TopScores(k: k)
+        var top = TopScores(k: k, tieBreak: tieBreak)
         guard !cursors.isEmpty else { return [] }
         let end = UInt32.max
         while true {
@@ -154,16 +156,21 @@ struct TermCursor {
     }
 }
 
-/// The best `k` scored documents so far (higher score first, ties by lower ordinal).
+/// The best `k` scored documents so far (higher score first, ties by `tieBreak`).
 struct TopScores {
     let k: Int
-    private var heap: [ScoredDocument] = []  // min-heap by (score, then higher ordinal first)
+    /// Whether the first ordinal ranks before the second among equal scores.
+    let tieBreak: (UInt32, UInt32) -> Bool
+    private var heap: [ScoredDocument] = []  // min-heap: the worst kept at the root
 
-    init(k: Int) { self.k = k }
+    init(k: Int, tieBreak: @escaping (UInt32, UInt32) -> Bool = { $0 < $1 }) {
+        self.k = k
+        self.tieBreak = tieBreak
+    }
 
     /// Whether `a` ranks below `b`.
-    private static func worse(_ a: ScoredDocument, _ b: ScoredDocument) -> Bool {
-        a.score != b.score ? a.score < b.score : a.ordinal > b.ordinal
+    private func worse(_ a: ScoredDocument, _ b: ScoredDocument) -> Bool {
+        a.score != b.score ? a.score < b.score : tieBreak(b.ordinal, a.ordinal)
     }
 
     /// Whether a document scoring up to `bound` could still enter.
@@ -175,23 +182,23 @@ struct TopScores {
             var child = heap.count - 1
             while child > 0 {
                 let parent = (child - 1) / 2
-                guard Self.worse(heap[child], heap[parent]) else { break }
+                guard worse(heap[child], heap[parent]) else { break }
                 heap.swapAt(child, parent)
                 child = parent
             }
-        } else if Self.worse(heap[0], item) {
+        } else if worse(heap[0], item) {
             heap[0] = item
             var parent = 0
             while true {
                 var child = 2 * parent + 1
                 guard child < heap.count else { break }
-                if child + 1 < heap.count, Self.worse(heap[child + 1], heap[child]) { child += 1 }
-                guard Self.worse(heap[child], heap[parent]) else { break }
+                if child + 1 < heap.count, worse(heap[child + 1], heap[child]) { child += 1 }
+                guard worse(heap[child], heap[parent]) else { break }
                 heap.swapAt(child, parent)
                 parent = child
             }
         }
     }
 
-    func sorted() -> [ScoredDocument] { heap.sorted { Self.worse($1, $0) } }
+    func sorted() -> [ScoredDocument] { heap.sorted { worse($1, $0) } }
 }

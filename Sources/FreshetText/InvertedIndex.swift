@@ -47,11 +47,11 @@ public struct InvertedIndex: Sendable {
         var liveCount = 0
     }
 
-    private(set) var postings: [String: Postings] = [:]
+    var postings: [String: Postings] = [:]
     /// Per ordinal: the document's length in terms; `UInt32.max` for a removed ordinal.
-    private(set) var lengths: [UInt32] = []
-    public private(set) var liveDocuments = 0
-    public private(set) var totalLength = 0
+    var lengths: [UInt32] = []
+    public internal(set) var liveDocuments = 0
+    public internal(set) var totalLength = 0
     public let storesPositions: Bool
 
     public init(storesPositions: Bool = true) { self.storesPositions = storesPositions }
@@ -74,11 +74,10 @@ public struct InvertedIndex: Sendable {
         liveDocuments += 1
         totalLength += Int(length)
         guard !terms.isEmpty else { return ordinal }
-        var grouped: [String: [UInt32]] = [:]
-        for (position, term) in terms.enumerated() { grouped[term, default: []].append(UInt32(position)) }
-        for (term, positions) in grouped {
-            postings[term, default: Postings()].append(ordinal, frequency: UInt32(positions.count),
-                                                        positions: storesPositions ? positions : [], length: length)
+        // Entries are appended in ordinal order, so this document's entry for a term is
+        // that term's last one: repeated terms extend it in place (no per-document map).
+        for (position, term) in terms.enumerated() {
+            postings[term, default: Postings()].add(ordinal, position: UInt32(position), length: length, storesPositions: storesPositions)
         }
         return ordinal
     }
@@ -136,19 +135,40 @@ public struct InvertedIndex: Sendable {
 }
 
 extension InvertedIndex.Postings {
-    mutating func append(_ ordinal: UInt32, frequency: UInt32, positions newPositions: [UInt32], length: UInt32) {
+    /// One occurrence of the term at `position` in document `ordinal` (≥ every ordinal
+    /// already here).
+    mutating func add(_ ordinal: UInt32, position: UInt32, length: UInt32, storesPositions: Bool) {
+        if let last = documents.last, last == ordinal {
+            let entry = documents.count - 1
+            frequencies[entry] += 1
+            let block = entry / InvertedIndex.blockSize
+            blockMaxFrequency[block] = max(blockMaxFrequency[block], frequencies[entry])
+            if storesPositions { positions.append(position) }
+        } else {
+            openEntry(ordinal, frequency: 1, length: length)
+            if storesPositions { positions.append(position) }
+        }
+    }
+
+    /// Starts an entry (its positions follow) and keeps the block maxima.
+    private mutating func openEntry(_ ordinal: UInt32, frequency: UInt32, length: UInt32) {
         if documents.count % InvertedIndex.blockSize == 0 {
             blockMaxFrequency.append(frequency)
             blockMinLength.append(length)
         } else {
-            blockMaxFrequency[blockMaxFrequency.count - 1] = max(blockMaxFrequency[blockMaxFrequency.count - 1], frequency)
-            blockMinLength[blockMinLength.count - 1] = min(blockMinLength[blockMinLength.count - 1], length)
+            let block = blockMaxFrequency.count - 1
+            blockMaxFrequency[block] = max(blockMaxFrequency[block], frequency)
+            blockMinLength[block] = min(blockMinLength[block], length)
         }
         documents.append(ordinal)
         frequencies.append(frequency)
         positionStarts.append(UInt32(positions.count))
-        positions.append(contentsOf: newPositions)
         liveCount += 1
+    }
+
+    mutating func append(_ ordinal: UInt32, frequency: UInt32, positions newPositions: [UInt32], length: UInt32) {
+        openEntry(ordinal, frequency: frequency, length: length)
+        positions.append(contentsOf: newPositions)
     }
 
     func positions(of entry: Int) -> [UInt32] {

@@ -7,7 +7,8 @@ public struct TextAnalyzerOptions: Sendable, Equatable {
         case wordV0 = "word_v0"
         /// As v0, with emoji kept as tokens.
         case wordV1 = "word_v1"
-        /// Runs of letters and digits, each ideograph and each emoji a token of its own.
+        /// Runs of letters and digits (an underscore separates), each ideograph and each
+        /// emoji a token of its own.
         case wordV2 = "word_v2"
         /// Unicode word segmentation (UAX #29's word rules): as v2, and a word also
         /// continues across an apostrophe or period between letters ("don't", "e.g")
@@ -164,6 +165,8 @@ public struct TextAnalyzer: Sendable {
             let scalar = scalars[index]
             var current = kind(scalar)
             if current == .ideograph, !tokenizer.ideographsAreWords { current = .letter }
+            // The underscore joins words only under UAX #29 (it is not alphanumeric).
+            if scalar == "_", !joins { current = .other }
             switch current {
             case .letter, .digit, .extend:
                 if start == nil { start = index }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import FreshetText
+import FreshetStorage
 
 /// xorshift: deterministic corpora without Foundation's random.
 struct TestRandom {
@@ -117,5 +118,42 @@ final class InvertedIndexTests: XCTestCase {
         XCTAssertEqual(index.occurrence(of: "a", in: ordinal)?.positions, [0, 2])
         XCTAssertEqual(index.occurrence(of: "c", in: ordinal)?.frequency, 1)
         XCTAssertNil(index.occurrence(of: "d", in: ordinal))
+    }
+}
+
+final class InvertedIndexSegmentTests: XCTestCase {
+    /// A segment decodes to an index that answers exactly as the original, removals
+    /// and positions included, and is smaller than the raw postings.
+    func testSegmentRoundTrip() throws {
+        var random = TestRandom(state: 3)
+        var index = InvertedIndex()
+        var documents: [[String]] = []
+        for _ in 0..<3000 {
+            let terms = (0..<(1 + random.below(30))).map { _ in "w\(Int(pow(Double(random.below(1000)) / 1000, 2) * 800))" }
+            documents.append(terms)
+            index.add(terms)
+        }
+        for ordinal in stride(from: 0, to: 3000, by: 4) { index.remove(UInt32(ordinal), terms: documents[ordinal]) }
+        var writer = BinaryWriter()
+        index.encode(to: &writer)
+        var reader = BinaryReader(writer.bytes, what: "test segment")
+        let decoded = try InvertedIndex.decode(from: &reader)
+        XCTAssertTrue(reader.isAtEnd)
+        XCTAssertEqual(decoded.liveDocuments, index.liveDocuments)
+        XCTAssertEqual(decoded.totalLength, index.totalLength)
+        XCTAssertEqual(decoded.termCount, index.termCount)
+        for _ in 0..<50 {
+            let query = (0..<3).map { _ in "w\(random.below(800))" }
+            XCTAssertEqual(decoded.search(query, k: 20), index.search(query, k: 20))
+        }
+        for ordinal in [1, 2, 3, 5, 2999] {
+            for term in Set(documents[ordinal]) {
+                XCTAssertEqual(decoded.occurrence(of: term, in: UInt32(ordinal))?.positions, index.occurrence(of: term, in: UInt32(ordinal))?.positions)
+            }
+        }
+        let rawBytes = index.postings.values.reduce(0) { $0 + ($1.documents.count + $1.frequencies.count + $1.positions.count) * 4 }
+        XCTAssertLessThan(writer.bytes.count, rawBytes / 2, "varint block packing: \(writer.bytes.count) bytes for \(rawBytes) raw")
+        var truncated = BinaryReader(Array(writer.bytes.prefix(writer.bytes.count / 2)), what: "truncated segment")
+        XCTAssertThrowsError(try InvertedIndex.decode(from: &truncated))
     }
 }

@@ -19,7 +19,7 @@ public struct NamespaceState: Sendable {
     public var createdAtMilliseconds: Int64
     public var updatedAtMilliseconds: Int64
     public var logicalBytes = 0
-    /// Inverted indexes of the attributes with `full_text_search`.
+    /// Inverted indexes of the attributes with `full_text_search` (stored in snapshots).
     private(set) var text = TextIndexes()
     /// Value → ordinals bitmaps of the filterable attributes.
     private(set) var attributes = AttributeIndexes()
@@ -47,10 +47,11 @@ public struct NamespaceState: Sendable {
     }
 
     /// Stores a whole document: its vector into the arena, the rest into `documents`.
-    mutating func put(_ document: Document) {
+    /// `indexText: false` leaves the full-text indexes alone (a snapshot restores them).
+    mutating func put(_ document: Document, indexText: Bool = true) {
         let old = documents[document.id]
         if let old { logicalBytes -= storedBytes(document.id, old) }
-        if !text.isEmpty { text.put(document, replacing: old) }
+        if indexText, !text.isEmpty { text.put(document, replacing: old) }
         attributes.put(document, replacing: old)
         logicalBytes += document.logicalBytes
         var stored = document
@@ -104,6 +105,8 @@ public struct NamespaceState: Sendable {
         writer.string(distanceMetric?.rawValue ?? "")
         writer.u64(UInt64(documents.count))
         for id in documents.keys { writer.document(document(id)!) }
+        // Full-text segments follow the documents (older snapshots end here).
+        text.encode(to: &writer)
         return ObjectEnvelope.seal(writer.bytes, kind: .snapshot)
     }
 
@@ -118,7 +121,10 @@ public struct NamespaceState: Sendable {
         state.distanceMetric = metric.isEmpty ? nil : DistanceMetric(rawValue: metric)
         let count = Int(try reader.u64())
         state.documents.reserveCapacity(count)
-        for _ in 0..<count { state.put(try reader.document()) }
+        for _ in 0..<count { state.put(try reader.document(), indexText: false) }
+        // The stored segments, then whatever the schema enables that they lack.
+        state.text = reader.isAtEnd ? TextIndexes() : try TextIndexes.decode(from: &reader)
+        state.text.configure(for: state.schema, documents: state.documents)
         guard reader.isAtEnd else { throw EngineError(.corruptData, "snapshot \(key) has trailing bytes") }
         state.sequence = sequence
         return (state, incarnation)

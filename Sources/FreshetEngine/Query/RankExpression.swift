@@ -184,7 +184,8 @@ extension RankExpression {
         if let (attribute, terms, weight) = wandShape, let text = state.text[attribute] {
             let documents = state.documents
             let accept: ((UInt32) -> Bool)? = plan.filter == nil ? nil : { ordinal in plan.accepts(documents[text.ids[Int(ordinal)]]!) }
-            return text.index.search(terms, k: k, parameters: text.parameters, accept: accept).map {
+            let ids = text.ids
+            return text.index.search(terms, k: k, parameters: text.parameters, accept: accept, tieBreak: { ids[Int($0)] < ids[Int($1)] }).map {
                 QueryRow(document: state.document(text.ids[Int($0.ordinal)])!, score: $0.score * weight)
             }
         }

@@ -1,3 +1,4 @@
+import FreshetStorage
 import FreshetText
 
 /// The full-text indexes of a namespace: one inverted index per attribute whose schema
@@ -53,6 +54,50 @@ struct TextIndexes: Sendable {
     private(set) var attributes: [String: Attribute] = [:]
 
     var isEmpty: Bool { attributes.isEmpty }
+
+    /// The indexes as stored in a snapshot: per attribute its declaration, the ordinal
+    /// → document table and the inverted index segment.
+    func encode(to writer: inout BinaryWriter) {
+        writer.varint(UInt64(attributes.count))
+        for name in attributes.keys.sorted() {
+            let attribute = attributes[name]!
+            writer.string(name)
+            writer.blob(JSONWriter.serialize(attribute.declaration))
+            writer.varint(UInt64(attribute.ids.count))
+            for (ordinal, id) in attribute.ids.enumerated() {
+                let live = attribute.ordinals[id] == UInt32(ordinal)
+                writer.u8(live ? 1 : 0)
+                if live { writer.documentID(id) }
+            }
+            attribute.index.encode(to: &writer)
+        }
+    }
+
+    /// Reads what `encode` wrote. An attribute whose declaration no longer parses is
+    /// skipped (the schema's configuration rebuilds it from the documents).
+    static func decode(from reader: inout BinaryReader) throws -> TextIndexes {
+        var indexes = TextIndexes()
+        for _ in 0..<Int(try reader.varint()) {
+            let name = try reader.string()
+            let declaration = try JSONParser.parse(try reader.blob())
+            let options = try? TextSearchOptions.parse(declaration, field: name)
+            var attribute = Attribute(name: name, declaration: declaration, options: options ?? TextAnalyzerOptions())
+            let count = Int(try reader.varint())
+            attribute.ids.reserveCapacity(count)
+            for ordinal in 0..<count {
+                if try reader.u8() == 1 {
+                    let id = try reader.documentID()
+                    attribute.ids.append(id)
+                    attribute.ordinals[id] = UInt32(ordinal)
+                } else {
+                    attribute.ids.append(.uint(0))  // a removed ordinal: never looked up
+                }
+            }
+            attribute.index = try InvertedIndex.decode(from: &reader)
+            if options != nil { indexes.attributes[name] = attribute }
+        }
+        return indexes
+    }
 
     subscript(name: String) -> Attribute? { attributes[name] }
 
