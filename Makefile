@@ -17,7 +17,7 @@ ANN_ARGS ?=
 PY_BENCH_TEXT_PACKAGES := tantivy==0.27.0
 TEXT_ARGS ?=
 
-.PHONY: run build test deps test-deps swift-test integration-test bench-write bench-http bench-ann bench-text clean
+.PHONY: run build test deps test-deps swift-test integration-test bench-write bench-http bench-ann bench-text bench-filter clean
 
 run: deps build
 	.build/release/freshet serve --host $(HOST) --port $(PORT) --storage rocksdb://$(DATA)
@@ -78,6 +78,13 @@ bench-text: deps
 	@$(PY) -c "import tantivy" 2>/dev/null || $(VENV)/bin/pip install -q --disable-pip-version-check $(PY_BENCH_TEXT_PACKAGES)
 	$(SWIFT) build -c release --product freshet-bench-text
 	FRESHET_TEXT_BIN=$(CURDIR)/.build/release/freshet-bench-text $(PY) Benchmarks/text_bench.py $(TEXT_ARGS)
+
+# Filtered ANN through the engine: QPS, p50/p99 and recall@10 at 50/10/1/0.1% selectivity
+# beside the unfiltered query. Options: FILTER_ARGS="--docs 100000 --dims 64 --queries 200".
+FILTER_ARGS ?=
+bench-filter: deps
+	$(SWIFT) build -c release --product freshet-bench-filter
+	.build/release/freshet-bench-filter $(FILTER_ARGS)
 
 clean:
 	rm -rf .build $(VENV)

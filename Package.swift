@@ -97,6 +97,12 @@ let package = Package(
             swiftSettings: settings
         ),
         .executableTarget(
+            name: "freshet-bench-filter",
+            dependencies: ["FreshetBenchSupport", "FreshetEngine", "FreshetIndex", "FreshetStorage"],
+            path: "Benchmarks/FilterBench",
+            swiftSettings: settings
+        ),
+        .executableTarget(
             name: "freshet-bench-text",
             dependencies: ["FreshetBenchSupport", "FreshetText", "FreshetEngine"],
             path: "Benchmarks/TextBench",
