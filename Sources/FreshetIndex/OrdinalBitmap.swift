@@ -207,6 +207,34 @@ public struct OrdinalBitmap: Sendable, Equatable {
         return true
     }
 
+    /// The union of many bitmaps in one pass (a range filter unions one per value):
+    /// containers are ORed into per-key bitsets, then each is stored in its best form.
+    public static func union(_ bitmaps: [OrdinalBitmap]) -> OrdinalBitmap {
+        if bitmaps.count <= 2 { return bitmaps.reduce(OrdinalBitmap()) { $0.union($1) } }
+        var words: [UInt16: [UInt64]] = [:]
+        for bitmap in bitmaps {
+            for (key, container) in zip(bitmap.keys, bitmap.containers) {
+                switch container {
+                case .array(let values):
+                    words[key, default: [UInt64](repeating: 0, count: 1024)].withUnsafeMutableBufferPointer { target in
+                        for low in values { target[Int(low >> 6)] |= 1 << UInt64(low & 63) }
+                    }
+                case .bits(let bits):
+                    words[key, default: [UInt64](repeating: 0, count: 1024)].withUnsafeMutableBufferPointer { target in
+                        for index in 0..<1024 { target[index] |= bits[index] }
+                    }
+                }
+            }
+        }
+        var out = OrdinalBitmap()
+        for key in words.keys.sorted() {
+            guard let container = Container.normalized(words[key]!) else { continue }
+            out.keys.append(key)
+            out.containers.append(container)
+        }
+        return out
+    }
+
     public func union(_ other: OrdinalBitmap) -> OrdinalBitmap {
         var out = OrdinalBitmap()
         var i = 0, j = 0

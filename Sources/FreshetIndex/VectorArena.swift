@@ -134,4 +134,49 @@ public struct VectorArena<ID: Hashable & Sendable>: Sendable {
         }
         return best
     }
+
+    /// The `k` nearest of `candidates` to `query` (ids not stored are skipped), best
+    /// first, ties by `tieBreak`: distances computed in place, one kernel call per
+    /// candidate, for a filter that leaves few documents.
+    public func nearest<S: Sequence>(
+        among candidates: S, to query: [Float], k: Int, metric: ArenaMetric, kernels: Kernels = .best,
+        tieBreak: (ID, ID) -> Bool
+    ) -> [(id: ID, distance: Float)] where S.Element == ID {
+        guard k > 0 else { return [] }
+        precondition(query.count == dimensions, "query of \(query.count) dimensions in a \(dimensions)-d arena")
+        var best: [(id: ID, distance: Float)] = []
+        best.reserveCapacity(k + 1)
+        var worst = Float.infinity
+        let dimensions = self.dimensions
+        query.withUnsafeBufferPointer { q in
+            var queryNorm: Float = 0, ignored: Float = 0
+            if case .cosine = metric { freshet_dot_norm_f32(kernels.level.isa, q.baseAddress, q.baseAddress, dimensions, &ignored, &queryNorm) }
+            for id in candidates {
+                guard let slot = slotOf[id] else { continue }
+                let (chunk, row) = (slot / Self.chunkRows, slot % Self.chunkRows)
+                let distance: Float = chunks[chunk].withUnsafeBufferPointer { rows in
+                    let vector = rows.baseAddress! + row * dimensions
+                    switch metric {
+                    case .euclideanSquared:
+                        return freshet_l2sq_f32(kernels.level.isa, q.baseAddress, vector, dimensions)
+                    case .cosine:
+                        var dot: Float = 0, norm: Float = 0
+                        freshet_dot_norm_f32(kernels.level.isa, q.baseAddress, vector, dimensions, &dot, &norm)
+                        let denominator = (queryNorm * norm).squareRoot()
+                        return denominator > 0 ? 1 - dot / denominator : 1
+                    }
+                }
+                if best.count == k, distance > worst { continue }
+                var low = 0, high = best.count
+                while low < high {
+                    let mid = (low + high) / 2
+                    if best[mid].distance < distance || (best[mid].distance == distance && tieBreak(best[mid].id, id)) { low = mid + 1 } else { high = mid }
+                }
+                best.insert((id, distance), at: low)
+                if best.count > k { best.removeLast() }
+                if best.count == k { worst = best[k - 1].distance }
+            }
+        }
+        return best
+    }
 }

@@ -22,6 +22,8 @@ final class OrdinalBitmapTests: XCTestCase {
             XCTAssertEqual(Set(x.ordinals), a)
             XCTAssertEqual(x.ordinals, x.ordinals.sorted())
             XCTAssertEqual(Set(x.union(y).ordinals), a.union(b))
+            let c = randomSet(dense: false)
+            XCTAssertEqual(OrdinalBitmap.union([x, y, OrdinalBitmap(c)]), x.union(y).union(OrdinalBitmap(c)), "the bulk union")
             XCTAssertEqual(Set(x.intersection(y).ordinals), a.intersection(b))
             XCTAssertEqual(Set(x.subtracting(y).ordinals), a.subtracting(b))
             for probe in (0..<200).map({ _ in UInt32(random.next() % (3 << 16)) }) {

@@ -32,6 +32,15 @@ struct FilterPlan: Sendable {
         return filter.matches(document)
     }
 
+    /// Ids of the matching documents, when the indexes know them exactly.
+    var exactIDs: [DocumentID]? {
+        guard exact, let candidates else { return nil }
+        var ids: [DocumentID] = []
+        ids.reserveCapacity(candidates.count)
+        candidates.forEach { if let id = indexes.ids[Int($0)] { ids.append(id) } }
+        return ids
+    }
+
     /// The matching documents of `state`: from the candidates when the plan has them,
     /// else by a scan.
     func matchingDocuments(_ state: NamespaceState) -> [Document] {
@@ -97,31 +106,27 @@ extension Filter.Condition {
             if let bitmap = attribute.values[literal] { return bitmap }
             // Numbers of another kind (3 vs 3.0) compare equal without hashing equal.
             guard literal.isNumber else { return OrdinalBitmap() }
-            var out = OrdinalBitmap()
-            for (value, bitmap) in attribute.values where AttributeValue.compare(value, literal) == 0 { out = out.union(bitmap) }
-            return out
+            return OrdinalBitmap.union(attribute.values.compactMap { AttributeValue.compare($0.key, literal) == 0 ? $0.value : nil })
         }
         func ordered(_ literal: AttributeValue?, _ keep: (Int) -> Bool) -> OrdinalBitmap {
             guard let literal else { return OrdinalBitmap() }  // ordering never matches null
-            var out = OrdinalBitmap()
-            for (value, bitmap) in attribute.values {
-                if let order = AttributeValue.compare(value, literal), keep(order) { out = out.union(bitmap) }
-            }
-            return out
+            return OrdinalBitmap.union(attribute.values.compactMap { value, bitmap in
+                AttributeValue.compare(value, literal).map(keep) == true ? bitmap : nil
+            })
         }
         switch (op, operand) {
         case (.eq, .value(let literal)) where !attribute.isArray: return matching(literal)
         case (.notEq, .value(let literal)) where !attribute.isArray: return indexes.live.subtracting(matching(literal))
         case (.in, .values(let literals)) where !attribute.isArray:
-            return literals.reduce(OrdinalBitmap()) { $0.union(matching($1)) }
+            return OrdinalBitmap.union(literals.map(matching))
         case (.notIn, .values(let literals)) where !attribute.isArray:
-            return indexes.live.subtracting(literals.reduce(OrdinalBitmap()) { $0.union(matching($1)) })
+            return indexes.live.subtracting(OrdinalBitmap.union(literals.map(matching)))
         case (.contains, .value(let literal?)): return matching(literal)
         case (.notContains, .value(let literal?)): return indexes.live.subtracting(matching(literal))
         case (.containsAny, .values(let literals)):
-            return literals.compactMap { $0 }.reduce(OrdinalBitmap()) { $0.union(matching($1)) }
+            return OrdinalBitmap.union(literals.compactMap { $0 }.map(matching))
         case (.notContainsAny, .values(let literals)):
-            return indexes.live.subtracting(literals.compactMap { $0 }.reduce(OrdinalBitmap()) { $0.union(matching($1)) })
+            return indexes.live.subtracting(OrdinalBitmap.union(literals.compactMap { $0 }.map(matching)))
         case (.lt, .value(let literal)) where !attribute.isArray: return ordered(literal) { $0 < 0 }
         case (.lte, .value(let literal)) where !attribute.isArray: return ordered(literal) { $0 <= 0 }
         case (.gt, .value(let literal)) where !attribute.isArray: return ordered(literal) { $0 > 0 }

@@ -1,3 +1,5 @@
+import FreshetIndex
+
 /// Runs a query against a state snapshot by exhaustive scan: exact filters, exact
 /// distances, a bounded heap for top-k. The SPFresh index replaces the scan for
 /// vector ranking; this stays as the exact oracle and the unindexed-tail search.
@@ -13,19 +15,23 @@ enum QueryExecutor {
         let filter = try request.filters.map { try Filter.compile($0, schema: state.schema, field: "filters") }
         let plan = FilterPlan(filter, state: state)
         // Few matches: their exact distances cost less than an index probe, and are exact.
-        if let candidates = plan.candidates, plan.exact, candidates.count <= index.filteredExactLimit { return try execute(request, on: state) }
+        if let candidates = plan.candidates, plan.exact, candidates.count <= index.filteredExactLimit {
+            return try execute(request, on: state, plan: plan)
+        }
         let query = try VectorCodec.parse(json, element: element, field: "rank_by[2]")
         try VectorCodec.check(query, dimensions: dimensions, field: "rank_by[2]")
         guard let outcome = try await index.search(query, k: request.topK + request.offset, state: state, plan: plan) else {
-            return try execute(request, on: state)
+            return try execute(request, on: state, plan: plan)
         }
         let rows = outcome.hits.map { QueryRow(document: state.document($0.id)!, distance: $0.distance) }
-        return try execute(request, on: state, annRows: rows, exhaustiveCount: outcome.exhaustiveCount)
+        return try execute(request, on: state, plan: plan, annRows: rows, exhaustiveCount: outcome.exhaustiveCount)
     }
 
-    static func execute(_ request: QueryRequest, on state: NamespaceState, annRows: [QueryRow]? = nil, exhaustiveCount: Int? = nil) throws -> QueryResult {
-        let filter = try request.filters.map { try Filter.compile($0, schema: state.schema, field: "filters") }
-        let plan = FilterPlan(filter, state: state)
+    /// The exact path (and the finishing of an indexed one: `annRows`). `plan` is the
+    /// filter's plan when the caller made it already.
+    static func execute(_ request: QueryRequest, on state: NamespaceState, plan: FilterPlan? = nil,
+                        annRows: [QueryRow]? = nil, exhaustiveCount: Int? = nil) throws -> QueryResult {
+        let plan = try plan ?? FilterPlan(request.filters.map { try Filter.compile($0, schema: state.schema, field: "filters") }, state: state)
         var k = request.topK + request.offset
         var rows: [QueryRow] = []
         var aggregations: [String: JSONValue]? = nil
@@ -53,20 +59,15 @@ enum QueryExecutor {
             if let annRows {
                 rows = annRows
             } else if let arena = state.vectors {
-                if let candidates = plan.candidates, candidates.count <= state.documents.count / 4 {
-                    // Distances of the candidates only.
-                    let norm = DistanceMetric.squaredNorm(query)
-                    var scored: [(id: DocumentID, distance: Float)] = []
-                    for document in plan.matchingDocuments(state) {
-                        guard let vector = arena.vector(of: document.id) else { continue }
-                        scored.append((document.id, metric.distance(query: query, querySquaredNorm: norm, vector)))
-                    }
-                    scored.sort { $0.distance != $1.distance ? $0.distance < $1.distance : $0.id < $1.id }
-                    rows = scored.prefix(k).map { QueryRow(document: state.document($0.id)!, distance: $0.distance) }
+                let arenaMetric: ArenaMetric = metric == .cosineDistance ? .cosine : .euclideanSquared
+                if let ids = plan.exactIDs, ids.count <= state.documents.count / 4 {
+                    // Few matches, known exactly: their distances only.
+                    rows = arena.nearest(among: ids, to: query, k: k, metric: arenaMetric, tieBreak: <)
+                        .map { QueryRow(document: state.document($0.id)!, distance: $0.distance) }
                 } else {
                     let documents = state.documents
                     let hits = arena.nearest(
-                        to: query, k: k, metric: metric == .cosineDistance ? .cosine : .euclideanSquared,
+                        to: query, k: k, metric: arenaMetric,
                         accept: { id in plan.accepts(documents[id]!) }, tieBreak: <
                     )
                     rows = hits.map { QueryRow(document: state.document($0.id)!, distance: $0.distance) }

@@ -183,10 +183,10 @@ extension RankExpression {
     func top(_ k: Int, state: NamespaceState, plan: FilterPlan) -> [QueryRow] {
         if let (attribute, terms, weight) = wandShape, let text = state.text[attribute] {
             let documents = state.documents
-            let accept: ((UInt32) -> Bool)? = plan.filter == nil ? nil : { ordinal in plan.accepts(documents[text.ids[Int(ordinal)]]!) }
+            let accept: ((UInt32) -> Bool)? = plan.filter == nil ? nil : { ordinal in plan.accepts(documents[text.ids[Int(ordinal)]!]!) }
             let ids = text.ids
-            return text.index.search(terms, k: k, parameters: text.parameters, accept: accept, tieBreak: { ids[Int($0)] < ids[Int($1)] }).map {
-                QueryRow(document: state.document(text.ids[Int($0.ordinal)])!, score: $0.score * weight)
+            return text.index.search(terms, k: k, parameters: text.parameters, accept: accept, tieBreak: { ids[Int($0)]! < ids[Int($1)]! }).map {
+                QueryRow(document: state.document(text.ids[Int($0.ordinal)]!)!, score: $0.score * weight)
             }
         }
         var scored: [(id: DocumentID, score: Double)] = []
@@ -235,7 +235,7 @@ extension RankExpression {
             guard let text = state.text[attribute] else { return [] }
             var ids = Set<DocumentID>()
             for term in terms + (prefixTerms ?? []) {
-                for ordinal in text.index.documents(containing: term) { ids.insert(text.ids[Int(ordinal)]) }
+                for ordinal in text.index.documents(containing: term) { if let id = text.ids[Int(ordinal)] { ids.insert(id) } }
             }
             return ids
         case .sum(let items), .max(let items):

@@ -15,8 +15,8 @@ struct TextIndexes: Sendable {
         let declaration: JSONValue
         var index = InvertedIndex()
         var ordinals: [DocumentID: UInt32] = [:]
-        /// Per ordinal: the document it was given to.
-        var ids: [DocumentID] = []
+        /// Per ordinal: the document it was given to (nil once removed).
+        var ids: [DocumentID?] = []
 
         init(name: String, declaration: JSONValue, options: TextAnalyzerOptions) {
             self.name = name
@@ -46,6 +46,7 @@ struct TextIndexes: Sendable {
 
         mutating func remove(_ old: Document) {
             guard let ordinal = ordinals.removeValue(forKey: old.id) else { return }
+            ids[Int(ordinal)] = nil
             index.remove(ordinal, terms: terms(of: old) ?? [])
             if index.garbageRatio > 0.5, index.ordinalCount > 1024 { index.compact() }
         }
@@ -64,10 +65,9 @@ struct TextIndexes: Sendable {
             writer.string(name)
             writer.blob(JSONWriter.serialize(attribute.declaration))
             writer.varint(UInt64(attribute.ids.count))
-            for (ordinal, id) in attribute.ids.enumerated() {
-                let live = attribute.ordinals[id] == UInt32(ordinal)
-                writer.u8(live ? 1 : 0)
-                if live { writer.documentID(id) }
+            for id in attribute.ids {
+                writer.u8(id == nil ? 0 : 1)
+                if let id { writer.documentID(id) }
             }
             attribute.index.encode(to: &writer)
         }
@@ -90,7 +90,7 @@ struct TextIndexes: Sendable {
                     attribute.ids.append(id)
                     attribute.ordinals[id] = UInt32(ordinal)
                 } else {
-                    attribute.ids.append(.uint(0))  // a removed ordinal: never looked up
+                    attribute.ids.append(nil)
                 }
             }
             attribute.index = try InvertedIndex.decode(from: &reader)
