@@ -28,8 +28,9 @@ public struct EngineConfiguration: Sendable {
     public var indexPostingEncoding = PostingEncoding.f16
     /// A filtered ANN query whose filter matches at most this many documents (counted
     /// exactly by the attribute indexes) computes their exact distances instead of
-    /// probing the index: as cheap as a probe, and exact.
-    public var filteredExactLimit = 20_000
+    /// probing the index: about as cheap as a probe below it, and exact (measured with
+    /// `make bench-filter`: ~0.4 µs a match against ~1 ms for a filtered probe at 128-d).
+    public var filteredExactLimit = 4_000
     /// Decoded postings each namespace's index keeps in memory.
     public var indexCacheBytes = 128 << 20
     /// How long compaction waits for the index to fold up to its snapshot before it
