@@ -39,6 +39,25 @@ final class FilterTests: XCTestCase {
         value = try await ids(#"["id","Gt",2]"#); XCTAssertEqual(value, ["3", "4"])
     }
 
+    /// Filters of every wrong length are rejected with a message, never trapped on.
+    func testMalformedFilterShapesAreRejected() async throws {
+        let engine = Engine(storage: MemoryBackend())
+        try await engine.write("ns", #"{"upsert_rows":[{"id":1,"n":1}]}"#)
+        for filter in [#"["n"]"#, #"[]"#, #"["n","Eq"]"#, #"["n","Eq",1,{}]"#, #"["n","ContainsAnyToken"]"#, #"["And"]"#, #"["Not"]"#, #"[1,2,3]"#] {
+            await assertEngineError(.invalidRequest, containing: "filter") {
+                _ = try await engine.query("ns", #"{"rank_by":["id","asc"],"filters":\#(filter)}"#)
+            }
+        }
+        for rankBy in [#"["n","BM25"]"#, #"["Sum"]"#, #"["Product",1]"#, #"["Saturate",["Attribute","n"]]"#, #"["Max",1,2,3]"#] {
+            do {
+                _ = try await engine.query("ns", #"{"rank_by":\#(rankBy),"top_k":5}"#)
+                XCTFail("\(rankBy) was accepted")
+            } catch let error as EngineError {
+                XCTAssertEqual(error.code, .invalidRequest, "\(rankBy): \(error)")
+            }
+        }
+    }
+
     func testRandomizedFiltersAgreeWithABruteForceEvaluator() async throws {
         var random = SeededRandom(seed: 11)
         let engine = Engine(storage: MemoryBackend())

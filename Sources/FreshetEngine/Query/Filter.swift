@@ -90,7 +90,7 @@ public indirect enum Filter: Sendable {
         if parts.count == 2, head == "Not" {
             return .not(try compile(parts[1], schema: schema, field: "\(field)[1]", depth: depth + 1, count: &count, allowReferenceNew: allowReferenceNew))
         }
-        let takesOptions = parts[1].stringValue.flatMap(Operator.init(rawValue:)).map { $0.isTokenMatch || $0 == .fuzzy } ?? false
+        let takesOptions = parts.count > 1 && (parts[1].stringValue.flatMap(Operator.init(rawValue:)).map { $0.isTokenMatch || $0 == .fuzzy } ?? false)
         guard parts.count == 3 || (parts.count == 4 && takesOptions),
               let opName = parts[1].stringValue else {
             throw EngineError.invalid("\(field): a filter condition has three elements [attribute, operator, value]; got \(parts.count)")
