@@ -36,11 +36,8 @@ struct Options {
 
     static func parse() -> Options {
         var options = Options()
-        var arguments = CommandLine.arguments.dropFirst().makeIterator()
-        func value(_ name: String) -> String {
-            guard let value = arguments.next() else { fail("\(name) needs a value") }
-            return value
-        }
+        let arguments = OptionReader()
+        let value = arguments.value
         while let argument = arguments.next() {
             switch argument {
             case "--base": options.base = value(argument)

@@ -38,3 +38,19 @@ public func percentile(_ values: [Double], _ p: Double) -> Double {
 public func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }
+
+/// The command line as `--name value` options, read in order.
+public final class OptionReader {
+    private var arguments = CommandLine.arguments.dropFirst().makeIterator()
+
+    public init() {}
+
+    /// The next option name, or nil at the end.
+    public func next() -> String? { arguments.next() }
+
+    /// The value following option `name`; exits with a message when there is none.
+    public func value(_ name: String) -> String {
+        guard let value = arguments.next() else { fail("\(name) needs a value") }
+        return value
+    }
+}

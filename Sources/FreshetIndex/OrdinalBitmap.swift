@@ -24,6 +24,7 @@ public struct OrdinalBitmap: Sendable, Equatable {
             }
         }
 
+        /// Where `low` is, or would go, in the ascending `values`.
         static func search(_ values: [UInt16], _ low: UInt16) -> (index: Int, found: Bool) {
             var lower = 0, upper = values.count
             while lower < upper {
@@ -172,14 +173,7 @@ public struct OrdinalBitmap: Sendable, Equatable {
     public var isEmpty: Bool { keys.isEmpty }
     public var count: Int { containers.reduce(0) { $0 + $1.count } }
 
-    private func slot(_ high: UInt16) -> (index: Int, found: Bool) {
-        var lower = 0, upper = keys.count
-        while lower < upper {
-            let mid = (lower + upper) / 2
-            if keys[mid] < high { lower = mid + 1 } else { upper = mid }
-        }
-        return (lower, lower < keys.count && keys[lower] == high)
-    }
+    private func slot(_ high: UInt16) -> (index: Int, found: Bool) { Container.search(keys, high) }
 
     public func contains(_ ordinal: UInt32) -> Bool {
         let (index, found) = slot(UInt16(ordinal >> 16))

@@ -207,3 +207,33 @@ final class AttributeIndexTests: XCTestCase {
         XCTAssertGreaterThan(indexed, 200, "most filters should be answered from the indexes")
     }
 }
+
+final class SortedValuesTests: XCTestCase {
+    /// Inserts, removals and range reads against a sorted array, across chunk splits.
+    func testAgreesWithASortedArray() {
+        var random = SeededRandom(seed: 30)
+        var sorted = SortedValues()
+        var model = Set<Int64>()
+        for step in 0..<6000 {
+            let value = Int64(random.next() % 3000)
+            if random.next() % 3 == 0 {
+                sorted.remove(.int(value))
+                model.remove(value)
+            } else {
+                sorted.insert(.int(value))
+                model.insert(value)
+            }
+            if step % 500 == 0 || step == 5999 {
+                let expected = model.sorted()
+                XCTAssertEqual(sorted.all, expected.map { .int($0) })
+                XCTAssertEqual(sorted.count, expected.count)
+                for bound in [Int64(-1), 0, 17, 1500, 2999, 5000] {
+                    XCTAssertEqual(sorted.values(below: .int(bound), inclusive: false), expected.filter { $0 < bound }.map { .int($0) })
+                    XCTAssertEqual(sorted.values(below: .int(bound), inclusive: true), expected.filter { $0 <= bound }.map { .int($0) })
+                    XCTAssertEqual(sorted.values(above: .int(bound), inclusive: false), expected.filter { $0 > bound }.map { .int($0) })
+                    XCTAssertEqual(sorted.values(above: .float(Double(bound) + 0.5), inclusive: true), expected.filter { Double($0) >= Double(bound) + 0.5 }.map { .int($0) })
+                }
+            }
+        }
+    }
+}

@@ -26,6 +26,14 @@ final class InvertedIndexTests: XCTestCase {
         }
     }
 
+    /// An index of `documents` (ordinal = position) with the `removed` ones taken out.
+    func indexed<S: Sequence>(_ documents: [[String]], removing removed: S) -> InvertedIndex where S.Element == Int {
+        var index = InvertedIndex()
+        for document in documents { index.add(document) }
+        for ordinal in removed { index.remove(UInt32(ordinal), terms: documents[ordinal]) }
+        return index
+    }
+
     /// BM25 written out from its definition over raw token lists, independent of the
     /// index: idf = ln(1 + (N − df + 0.5) / (df + 0.5)); a query term given q times
     /// weighs q(k3+1)/(q+k3).
@@ -74,9 +82,7 @@ final class InvertedIndexTests: XCTestCase {
     func testTopKEqualsExhaustiveRanking() {
         var random = TestRandom(state: 5)
         let documents = corpus(&random, documents: 6000, vocabulary: 3000)
-        var index = InvertedIndex()
-        for document in documents { index.add(document) }
-        for ordinal in stride(from: 1, to: documents.count, by: 7) { index.remove(UInt32(ordinal), terms: documents[ordinal]) }
+        let index = indexed(documents, removing: stride(from: 1, to: documents.count, by: 7))
         var skippedSomething = false
         for trial in 0..<120 {
             let query = (0..<(1 + random.below(5))).map { _ in "t\(random.below(trial % 2 == 0 ? 50 : 3000))" } + (trial % 4 == 0 ? ["t3", "t3"] : [])
@@ -100,9 +106,7 @@ final class InvertedIndexTests: XCTestCase {
     func testCompactionKeepsResultsAndDropsRemovedPostings() {
         var random = TestRandom(state: 9)
         let documents = corpus(&random, documents: 2000, vocabulary: 500)
-        var index = InvertedIndex()
-        for document in documents { index.add(document) }
-        for ordinal in stride(from: 0, to: documents.count, by: 2) { index.remove(UInt32(ordinal), terms: documents[ordinal]) }
+        var index = indexed(documents, removing: stride(from: 0, to: documents.count, by: 2))
         let query = ["t1", "t7", "t40"]
         let before = index.search(query, k: 50)
         XCTAssertEqual(index.garbageRatio, 0.5, accuracy: 0.01)

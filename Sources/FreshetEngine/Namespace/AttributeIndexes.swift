@@ -3,13 +3,15 @@ import FreshetIndex
 /// Exact attribute indexes of a namespace: every document has a dense ordinal, and
 /// each filterable attribute maps each value it holds (each element, for arrays) to
 /// the compressed bitmap of ordinals holding it, plus the bitmap of ordinals where it
-/// is present. Range filters walk the attribute's distinct values and union the
-/// bitmaps of those in range (an ordered index for high-cardinality ranges is to come). Kept
+/// is present, and its distinct values in order, so a range filter unions the bitmaps
+/// of just the values in range. Kept
 /// in step with the documents by `NamespaceState`; a value type, so a query's
 /// snapshot sees exactly its state.
 struct AttributeIndexes: Sendable {
     struct Attribute: Sendable {
         var values: [AttributeValue: OrdinalBitmap] = [:]
+        /// The keys of `values`, ascending.
+        var sorted = SortedValues()
         var present = OrdinalBitmap()
         let isArray: Bool
     }
@@ -45,6 +47,7 @@ struct AttributeIndexes: Sendable {
     private static func add(_ value: AttributeValue, ordinal: UInt32, to attribute: inout Attribute) {
         attribute.present.insert(ordinal)
         for element in elements(value) {
+            if attribute.values[element] == nil { attribute.sorted.insert(element) }
             attribute.values[element, default: OrdinalBitmap()].insert(ordinal)
         }
     }
@@ -53,7 +56,10 @@ struct AttributeIndexes: Sendable {
         attribute.present.remove(ordinal)
         for element in elements(value) {
             attribute.values[element]?.remove(ordinal)
-            if attribute.values[element]?.isEmpty == true { attribute.values[element] = nil }
+            if attribute.values[element]?.isEmpty == true {
+                attribute.values[element] = nil
+                attribute.sorted.remove(element)
+            }
         }
     }
 

@@ -108,11 +108,14 @@ extension Filter.Condition {
             guard literal.isNumber else { return OrdinalBitmap() }
             return OrdinalBitmap.union(attribute.values.compactMap { AttributeValue.compare($0.key, literal) == 0 ? $0.value : nil })
         }
-        func ordered(_ literal: AttributeValue?, _ keep: (Int) -> Bool) -> OrdinalBitmap {
+        /// Values below or above the literal, from the ordered values (a literal of
+        /// another kind — a string against numbers — compares with none of them).
+        func range(_ literal: AttributeValue?, below: Bool, inclusive: Bool) -> OrdinalBitmap {
             guard let literal else { return OrdinalBitmap() }  // ordering never matches null
-            return OrdinalBitmap.union(attribute.values.compactMap { value, bitmap in
-                AttributeValue.compare(value, literal).map(keep) == true ? bitmap : nil
-            })
+            guard let first = attribute.values.keys.first, AttributeValue.compare(first, literal) != nil else { return OrdinalBitmap() }
+            let keys = below ? attribute.sorted.values(below: literal, inclusive: inclusive)
+                             : attribute.sorted.values(above: literal, inclusive: inclusive)
+            return OrdinalBitmap.union(keys.map { attribute.values[$0]! })
         }
         switch (op, operand) {
         case (.eq, .value(let literal)) where !attribute.isArray: return matching(literal)
@@ -127,14 +130,14 @@ extension Filter.Condition {
             return OrdinalBitmap.union(literals.compactMap { $0 }.map(matching))
         case (.notContainsAny, .values(let literals)):
             return indexes.live.subtracting(OrdinalBitmap.union(literals.compactMap { $0 }.map(matching)))
-        case (.lt, .value(let literal)) where !attribute.isArray: return ordered(literal) { $0 < 0 }
-        case (.lte, .value(let literal)) where !attribute.isArray: return ordered(literal) { $0 <= 0 }
-        case (.gt, .value(let literal)) where !attribute.isArray: return ordered(literal) { $0 > 0 }
-        case (.gte, .value(let literal)) where !attribute.isArray: return ordered(literal) { $0 >= 0 }
-        case (.anyLt, .value(let literal)): return ordered(literal) { $0 < 0 }
-        case (.anyLte, .value(let literal)): return ordered(literal) { $0 <= 0 }
-        case (.anyGt, .value(let literal)): return ordered(literal) { $0 > 0 }
-        case (.anyGte, .value(let literal)): return ordered(literal) { $0 >= 0 }
+        case (.lt, .value(let literal)) where !attribute.isArray: return range(literal, below: true, inclusive: false)
+        case (.lte, .value(let literal)) where !attribute.isArray: return range(literal, below: true, inclusive: true)
+        case (.gt, .value(let literal)) where !attribute.isArray: return range(literal, below: false, inclusive: false)
+        case (.gte, .value(let literal)) where !attribute.isArray: return range(literal, below: false, inclusive: true)
+        case (.anyLt, .value(let literal)): return range(literal, below: true, inclusive: false)
+        case (.anyLte, .value(let literal)): return range(literal, below: true, inclusive: true)
+        case (.anyGt, .value(let literal)): return range(literal, below: false, inclusive: false)
+        case (.anyGte, .value(let literal)): return range(literal, below: false, inclusive: true)
         default: return nil
         }
     }
