@@ -167,6 +167,8 @@ final class AttributeIndexTests: XCTestCase {
                 return Bool.random(using: &random) ? "[\(Int.random(in: -5..<20, using: &random)),\(Int.random(in: -5..<20, using: &random)),null]" : #"["ant","cat"]"#
             case "ContainsAny", "NotContainsAny": return Bool.random(using: &random) ? #"["x","w"]"# : "[3,7]"
             case "Contains", "NotContains": return Bool.random(using: &random) ? #""y""# : "5"
+            case "Glob", "NotGlob", "IGlob", "NotIGlob":
+                return #""\#(["a*", "*e*", "B?e", "[a-c]*", "zeb*", "x", "*"][Int.random(in: 0..<7, using: &random)])""#
             default:
                 switch Int.random(in: 0..<4, using: &random) {
                 case 0: return "null"
@@ -177,10 +179,11 @@ final class AttributeIndexTests: XCTestCase {
             }
         }
         let operators = ["Eq", "NotEq", "In", "NotIn", "Lt", "Lte", "Gt", "Gte", "Contains", "NotContains", "ContainsAny", "NotContainsAny",
-                         "AnyLt", "AnyLte", "AnyGt", "AnyGte"]
+                         "AnyLt", "AnyLte", "AnyGt", "AnyGte", "Glob", "NotGlob", "IGlob", "NotIGlob"]
         func condition() -> String {
             let op = operators[Int.random(in: 0..<operators.count, using: &random)]
             var attributes = ["n", "f", "s"]
+            if op.hasSuffix("Glob") { attributes = ["s", "tags", "n"] }
             if op.hasPrefix("Contains") || op.hasPrefix("NotContains") || op.hasPrefix("Any") { attributes = ["tags", "nums", "n", "s"] }
             let attribute = attributes[Int.random(in: 0..<attributes.count, using: &random)]
             return #"["\#(attribute)","\#(op)",\#(literal(op))]"#
@@ -205,6 +208,21 @@ final class AttributeIndexTests: XCTestCase {
             XCTAssertEqual(got, expected, json)
         }
         XCTAssertGreaterThan(indexed, 200, "most filters should be answered from the indexes")
+    }
+}
+
+extension AttributeIndexTests {
+    /// Regex and Glob on an indexed attribute decide per distinct value.
+    func testRegexAndGlobThroughTheIndexes() async throws {
+        let engine = Engine(storage: MemoryBackend())
+        try await engine.write("ns", #"{"schema":{"name":{"type":"string","regex":true,"filterable":true}},"upsert_rows":[{"id":1,"name":"alpha"},{"id":2,"name":"alphabet"},{"id":3,"name":"beta"},{"id":4}]}"#)
+        let state = try await engine.existing("ns").readState(strong: true)
+        let filter = try Filter.compile(JSONParser.parse(#"["name","Regex","^al.*t$"]"#), schema: state.schema, field: "filters")
+        XCTAssertEqual(FilterPlan(filter, state: state).candidates?.count, 1, "answered from the value bitmaps")
+        let regex = try await engine.ids("ns", #"{"rank_by":["id","asc"],"top_k":10,"filters":["name","Regex","^al.*t$"]}"#)
+        XCTAssertEqual(regex, ["2"])
+        let notGlob = try await engine.ids("ns", #"{"rank_by":["id","asc"],"top_k":10,"filters":["name","NotGlob","alph*"]}"#)
+        XCTAssertEqual(notGlob, ["3", "4"], "a missing value matches the negation")
     }
 }
 

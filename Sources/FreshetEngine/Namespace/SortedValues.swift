@@ -77,5 +77,21 @@ struct SortedValues: Sendable {
         return out
     }
 
+    /// String values starting with `prefix` (its byte-order range), ascending.
+    func strings(withPrefix prefix: String) -> [String] {
+        var out: [String] = []
+        guard !chunks.isEmpty else { return out }
+        let first = chunk(for: .string(prefix))
+        for index in first..<chunks.count {
+            let values = chunks[index]
+            let start = index == first ? Self.position(of: .string(prefix), in: values, after: false) : 0
+            for value in values[start...] {
+                guard case .string(let text) = value, text.utf8.starts(with: prefix.utf8) else { return out }
+                out.append(text)
+            }
+        }
+        return out
+    }
+
     var all: [AttributeValue] { chunks.flatMap { $0 } }
 }

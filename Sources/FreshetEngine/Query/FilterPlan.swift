@@ -117,7 +117,20 @@ extension Filter.Condition {
                              : attribute.sorted.values(above: literal, inclusive: inclusive)
             return OrdinalBitmap.union(keys.map { attribute.values[$0]! })
         }
+        /// Glob and Regex decide per distinct value (a document matches when a value it
+        /// holds does): a literal prefix narrows the values walked to its range.
+        func strings(where matches: (String) -> Bool, prefix: String = "") -> OrdinalBitmap {
+            let candidates: [String] = prefix.isEmpty
+                ? attribute.values.keys.compactMap { if case .string(let text) = $0 { return text } else { return nil } }
+                : attribute.sorted.strings(withPrefix: prefix)
+            return OrdinalBitmap.union(candidates.filter(matches).map { attribute.values[.string($0)]! })
+        }
         switch (op, operand) {
+        case (.glob, .glob(let pattern)), (.iGlob, .glob(let pattern)):
+            return strings(where: pattern.matches, prefix: pattern.literalPrefix)
+        case (.notGlob, .glob(let pattern)), (.notIGlob, .glob(let pattern)):
+            return indexes.live.subtracting(strings(where: pattern.matches, prefix: pattern.literalPrefix))
+        case (.regex, .regex(let regex)): return strings(where: regex.matches)
         case (.eq, .value(let literal)) where !attribute.isArray: return matching(literal)
         case (.notEq, .value(let literal)) where !attribute.isArray: return indexes.live.subtracting(matching(literal))
         case (.in, .values(let literals)) where !attribute.isArray:

@@ -11,6 +11,19 @@ public struct GlobPattern: Sendable {
     let tokens: [Token]
     let caseInsensitive: Bool
 
+    /// The ASCII literal characters every match starts with (case-sensitive patterns
+    /// only; ASCII, so a byte-order range holds every match): an index walks just the
+    /// values with this prefix.
+    var literalPrefix: String {
+        guard !caseInsensitive else { return "" }
+        var prefix = ""
+        for token in tokens {
+            guard case .literal(let character) = token, character.isASCII else { break }
+            prefix.append(character)
+        }
+        return prefix
+    }
+
     public init(_ pattern: String, caseInsensitive: Bool = false) {
         self.caseInsensitive = caseInsensitive
         let characters = Array(caseInsensitive ? pattern.lowercased() : pattern)
