@@ -26,6 +26,11 @@ public struct EngineConfiguration: Sendable {
     /// How postings store vectors: f16 halves what queries read and caches hold; the
     /// engine reranks every candidate with the exact distance from its own vectors.
     public var indexPostingEncoding = PostingEncoding.f16
+    /// Enabling full-text search (or changing its options) on a namespace with more
+    /// documents than this builds the index in the background; until it is ready,
+    /// BM25 queries on the attribute are answered 202 ("retry"). Smaller builds
+    /// happen as the schema change is applied.
+    public var textInlineBuildLimit = 20_000
     /// A filtered ANN query whose filter matches at most this many documents (counted
     /// exactly by the attribute indexes) computes their exact distances instead of
     /// probing the index: about as cheap as a probe below it, and exact (measured with

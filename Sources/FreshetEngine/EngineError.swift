@@ -7,7 +7,7 @@ public struct EngineError: Error, CustomStringConvertible, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         enum Base: String, Sendable {
             case invalidRequest, malformedRequest, namespaceNotFound, conflict, payloadTooLarge
-            case unavailable, shuttingDown, timeout, internalError, corruptData
+            case unavailable, shuttingDown, timeout, internalError, corruptData, indexBuilding
         }
         let base: Base
         /// The request is well-formed but not acceptable (wrong dimension, duplicate id,
@@ -31,6 +31,9 @@ public struct EngineError: Error, CustomStringConvertible, Sendable {
         public static let internalError = Code(base: .internalError)
         /// Stored data could not be decoded; never skipped silently. HTTP 500.
         public static let corruptData = Code(base: .corruptData)
+        /// The query needs an index still being built after a schema change; retry
+        /// shortly. HTTP 202, as the reference answers.
+        public static let indexBuilding = Code(base: .indexBuilding)
         public var description: String { base.rawValue }
     }
 
@@ -52,7 +55,7 @@ public struct EngineError: Error, CustomStringConvertible, Sendable {
     public var isUserError: Bool {
         switch code.base {
         case .invalidRequest, .malformedRequest, .namespaceNotFound, .payloadTooLarge: return true
-        case .conflict, .unavailable, .shuttingDown, .timeout, .internalError, .corruptData: return false
+        case .conflict, .unavailable, .shuttingDown, .timeout, .internalError, .corruptData, .indexBuilding: return false
         }
     }
 

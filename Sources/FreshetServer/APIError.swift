@@ -31,6 +31,7 @@ public struct APIError: Error, Sendable {
                 api.headers[.retryAfter] = "1"
                 return api
             case .timeout: return APIError(.gatewayTimeout, error.message)
+            case .indexBuilding: return APIError(.accepted, error.message)
             default: return APIError(.internalServerError, "internal error: \(error.message)")
             }
         case let error as JSONParseError:

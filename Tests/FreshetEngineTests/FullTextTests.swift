@@ -9,13 +9,15 @@ final class FullTextTests: XCTestCase {
     func reference(_ query: [String], _ documents: [String: [String]], k1: Double = 1.2, b: Double = 0.75, k3: Double = 8) -> [String: Double] {
         let n = Double(documents.count)
         let average = Double(documents.values.reduce(0) { $0 + $1.count }) / n
+        var df: [String: Double] = [:]
+        for term in Set(query) { df[term] = Double(documents.values.filter { $0.contains(term) }.count) }
         var scores: [String: Double] = [:]
         for (id, tokens) in documents {
             var score = 0.0
             for term in Set(query) {
                 let tf = Double(tokens.filter { $0 == term }.count)
                 guard tf > 0 else { continue }
-                let df = Double(documents.values.filter { $0.contains(term) }.count)
+                let df = df[term]!
                 let q = Double(query.filter { $0 == term }.count)
                 score += q * (k3 + 1) / (q + k3) * log(1 + (n - df + 0.5) / (df + 0.5)) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * Double(tokens.count) / average))
             }
@@ -207,6 +209,53 @@ final class FullTextTests: XCTestCase {
         // Loaded, not rebuilt: the stored index kept one ordinal per upsert (deleted ones
         // tombstoned); a rebuild from the snapshot's documents would have fewer.
         XCTAssertEqual(state.text["text"]?.index.ordinalCount, 400)
+    }
+
+    /// Enabling full-text search on a large namespace builds in the background: BM25
+    /// queries meanwhile are told to retry (202), writes made during the build are
+    /// caught up, and the result equals the formula over the final documents.
+    func testLargeBuildsRunInTheBackgroundAndCatchUp() async throws {
+        var configuration = EngineConfiguration()
+        configuration.textInlineBuildLimit = 100
+        let engine = Engine(storage: MemoryBackend(), configuration: configuration)
+        let words = ["alpha", "beta", "gamma", "delta", "omega", "sigma"]
+        var random = SeededRandom(seed: 12)
+        var texts: [String: String] = [:]
+        func text() -> String { (0..<(2 + Int(random.next() % 8))).map { _ in words[Int(random.next() % 6)] }.joined(separator: " ") }
+        for batch in 0..<6 {
+            let rows = (0..<1000).map { i -> String in
+                let id = batch * 1000 + i
+                texts["\(id)"] = text()
+                return #"{"id":\#(id),"text":"\#(texts["\(id)"]!)"}"#
+            }
+            try await engine.write("ns", #"{"upsert_rows":[\#(rows.joined(separator: ","))]}"#)
+        }
+        try await engine.write("ns", #"{"schema":{"text":{"type":"string","full_text_search":true}}}"#)
+        // Writes while the index builds: replacements and deletes.
+        var updates: [String] = []
+        for id in stride(from: 0, to: 6000, by: 97) {
+            texts["\(id)"] = "omega omega " + text()
+            updates.append(#"{"id":\#(id),"text":"\#(texts["\(id)"]!)"}"#)
+        }
+        try await engine.write("ns", #"{"upsert_rows":[\#(updates.joined(separator: ","))],"deletes":[5,6,7]}"#)
+        for id in ["5", "6", "7"] { texts[id] = nil }
+        let query = #"{"rank_by":["text","BM25","omega sigma"],"top_k":10000}"#
+        var result: QueryResult?
+        for _ in 0..<500 {
+            do {
+                result = try await engine.query("ns", query)
+                break
+            } catch let error as EngineError where error.code == .indexBuilding {
+                XCTAssertTrue(error.message.contains("being built"), error.message)
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        let final = try XCTUnwrap(result, "the background build never finished")
+        let analyzer = TextAnalyzer()
+        let expected = reference(analyzer.terms("omega sigma"), texts.mapValues { analyzer.terms($0) })
+        XCTAssertEqual(final.rows.count, expected.count)
+        for row in final.rows { XCTAssertEqual(row.score!, expected[row.document.id.description] ?? -1, accuracy: 1e-4) }
+        await engine.shutdown()
     }
 
     /// Enabling full-text search on an attribute that already has documents indexes them.

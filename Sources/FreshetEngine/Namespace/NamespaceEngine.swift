@@ -46,6 +46,9 @@ actor NamespaceEngine {
     /// Figures for metrics and tests.
     /// The namespace's SPFresh index, once it holds `indexMinimumVectors` vectors.
     private(set) var indexer: VectorIndexer?
+    /// A full-text index being built in the background: the state it started from, the
+    /// documents written since (caught up when it is installed) and its task.
+    private var textBuild: (snapshot: NamespaceState, touched: Set<DocumentID>, task: Task<Void, Never>)?
     private(set) var commits = 0
     private(set) var conflicts = 0
 
@@ -59,6 +62,7 @@ actor NamespaceEngine {
         self.state = state
         self.manifest = manifest
         self.epoch = epoch
+        self.state.textBuildInlineLimit = configuration.textInlineBuildLimit
     }
 
     // MARK: opening
@@ -173,6 +177,7 @@ actor NamespaceEngine {
         }
         state.apply(entry)
         indexer?.enqueue(VectorChange(entry))
+        followTextBuild(entry)
         recentNonces[entry.sequence] = entry.nonce
         walEntriesSinceSnapshot += 1
         walBytesSinceSnapshot += body.count
@@ -227,6 +232,9 @@ actor NamespaceEngine {
             }
             if snapshot.sequence > state.sequence {
                 state = snapshot
+                state.textBuildInlineLimit = configuration.textInlineBuildLimit
+                textBuild?.task.cancel()
+                textBuild = nil
                 // Entries we never saw were folded: the index restarts from storage.
                 if let running = indexer {
                     indexer = nil
@@ -367,6 +375,7 @@ actor NamespaceEngine {
                 if !folded, state.sequence < sequence {
                     state.apply(entry)
                     indexer?.enqueue(VectorChange(entry))
+                    followTextBuild(entry)
                     maybeStartIndexer()
                     recentNonces[sequence] = entry.nonce
                     walEntriesSinceSnapshot += 1
@@ -643,8 +652,59 @@ actor NamespaceEngine {
     }
 
     /// Refuses new work with `reason`, after letting queued writes finish.
+    // MARK: background full-text builds
+
+    /// Records what an applied entry touched while a build runs, and starts a build
+    /// when the schema asked for one.
+    private func followTextBuild(_ entry: WALEntry) {
+        if textBuild != nil {
+            for operation in entry.operations {
+                switch operation {
+                case .put(let document): textBuild!.touched.insert(document.id)
+                case .delete(let id): textBuild!.touched.insert(id)
+                }
+            }
+        }
+        startTextBuildIfNeeded()
+    }
+
+    private func startTextBuildIfNeeded() {
+        guard textBuild == nil, closedReason == nil, !state.text.building.isEmpty else { return }
+        let snapshot = state
+        let wanted = state.text.building
+        logger.info("building full-text indexes in the background", metadata: [
+            "namespace": "\(name)", "attributes": "\(wanted.keys.sorted())", "documents": "\(snapshot.documents.count)"])
+        let task = Task.detached { [weak self] in
+            var built: [TextIndexes.Attribute] = []
+            for (attribute, declaration) in wanted {
+                if Task.isCancelled { return }
+                built.append(TextIndexes.Attribute.build(name: attribute, declaration: declaration, documents: snapshot.documents))
+            }
+            await self?.installTextBuild(built)
+        }
+        textBuild = (snapshot, [], task)
+    }
+
+    /// Brings the built indexes up to the current state (the documents written since
+    /// the build started are re-indexed) and installs them.
+    private func installTextBuild(_ built: [TextIndexes.Attribute]) {
+        guard let (snapshot, touched, _) = textBuild else { return }
+        textBuild = nil
+        for var attribute in built {
+            for id in touched {
+                if let old = snapshot.documents[id] { attribute.remove(old) }
+                if let current = state.documents[id] { attribute.put(current, replacing: nil) }
+            }
+            state.installText(attribute)
+        }
+        logger.info("full-text indexes ready", metadata: ["namespace": "\(name)", "attributes": "\(built.map(\.name).sorted())"])
+        startTextBuildIfNeeded()  // the schema may have changed again meanwhile
+    }
+
     func close(reason: EngineError) async {
         closedReason = reason
+        textBuild?.task.cancel()
+        textBuild = nil
         await drain()
         if compacting { await withCheckedContinuation { compactionWaiters.append($0) } }
         if let running = indexer {

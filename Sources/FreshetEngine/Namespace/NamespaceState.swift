@@ -23,6 +23,9 @@ public struct NamespaceState: Sendable {
     private(set) var text = TextIndexes()
     /// Value → ordinals bitmaps of the filterable attributes.
     private(set) var attributes = AttributeIndexes()
+    /// On a live engine: full-text indexes enabled on more documents than this are
+    /// built in the background (nil: inline, as when loading a snapshot).
+    var textBuildInlineLimit: Int?
 
     init(createdAtMilliseconds: Int64) {
         self.createdAtMilliseconds = createdAtMilliseconds
@@ -90,9 +93,12 @@ public struct NamespaceState: Sendable {
     /// enabled attributes).
     mutating func setSchema(_ schema: NamespaceSchema) {
         self.schema = schema
-        text.configure(for: schema, documents: documents)
+        text.configure(for: schema, documents: documents, deferBeyond: textBuildInlineLimit)
         attributes.configure(for: schema, documents: documents)
     }
+
+    /// Installs a full-text index built in the background (see `TextIndexes.install`).
+    mutating func installText(_ attribute: TextIndexes.Attribute) { text.install(attribute) }
 
     /// The snapshot object: everything needed to resume without the WAL before `sequence`.
     func encodeSnapshot(incarnation: UInt64) -> [UInt8] {

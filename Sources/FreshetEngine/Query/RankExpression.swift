@@ -106,6 +106,9 @@ indirect enum RankExpression: Sendable {
     private static func compileBM25(_ parts: [JSONValue], state: NamespaceState, field: String) throws -> RankExpression {
         let attribute = parts[0].stringValue!
         guard parts.count <= 4 else { throw EngineError.invalid("\(field): BM25 is [attribute, \"BM25\", query] or [attribute, \"BM25\", query, {\"last_as_prefix\": true}]") }
+        if state.text[attribute] == nil, state.text.building[attribute] != nil {
+            throw EngineError(.indexBuilding, "\(field): the full-text index of \(attribute) is being built after a schema change (\(state.documents.count) documents); retry shortly")
+        }
         guard let index = state.text[attribute] else {
             throw EngineError.invalid("\(field): attribute \"\(attribute)\" is not full-text indexed; set \"full_text_search\": true in its schema to rank it by BM25")
         }

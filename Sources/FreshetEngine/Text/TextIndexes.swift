@@ -18,6 +18,15 @@ struct TextIndexes: Sendable {
         /// Per ordinal: the document it was given to (nil once removed).
         var ids: [DocumentID?] = []
 
+        /// The index of `name` over `documents` (in id order, so ordinals are stable).
+        static func build(name: String, declaration: JSONValue, documents: [DocumentID: Document]) -> Attribute {
+            // Options were validated when the schema was accepted.
+            let options = (try? TextSearchOptions.parse(declaration, field: name)) ?? TextAnalyzerOptions()
+            var attribute = Attribute(name: name, declaration: declaration, options: options)
+            for id in documents.keys.sorted() { attribute.put(documents[id]!, replacing: nil) }
+            return attribute
+        }
+
         init(name: String, declaration: JSONValue, options: TextAnalyzerOptions) {
             self.name = name
             self.declaration = declaration
@@ -53,6 +62,9 @@ struct TextIndexes: Sendable {
     }
 
     private(set) var attributes: [String: Attribute] = [:]
+    /// Attributes whose index is being built in the background, with the declaration
+    /// it is built for; a query ranking by one is told to retry (HTTP 202).
+    private(set) var building: [String: JSONValue] = [:]
 
     var isEmpty: Bool { attributes.isEmpty }
 
@@ -103,19 +115,32 @@ struct TextIndexes: Sendable {
 
     /// Matches the indexes to `schema`: builds an index for each newly enabled
     /// attribute (or one whose options changed) from `documents`, drops disabled ones.
-    mutating func configure(for schema: NamespaceSchema, documents: [DocumentID: Document]) {
+    /// With `deferBeyond`, a namespace with more documents than that leaves the build
+    /// to a background task (`building`) instead of holding up the write; meanwhile an
+    /// index under the attribute's previous options, if any, keeps answering.
+    mutating func configure(for schema: NamespaceSchema, documents: [DocumentID: Document], deferBeyond limit: Int? = nil) {
         var wanted: [String: JSONValue] = [:]
         for (name, attribute) in schema.attributes {
             if let declaration = attribute.fullTextSearch { wanted[name] = declaration }
         }
         for name in attributes.keys where wanted[name] == nil { attributes[name] = nil }
-        for (name, declaration) in wanted where attributes[name]?.declaration != declaration {
-            // Options were validated when the schema was accepted.
-            let options = (try? TextSearchOptions.parse(declaration, field: name)) ?? TextAnalyzerOptions()
-            var attribute = Attribute(name: name, declaration: declaration, options: options)
-            for id in documents.keys.sorted() { attribute.put(documents[id]!, replacing: nil) }
-            attributes[name] = attribute
+        for name in building.keys where wanted[name] != building[name] { building[name] = nil }
+        for (name, declaration) in wanted where attributes[name]?.declaration != declaration && building[name] != declaration {
+            if let limit, documents.count > limit {
+                // An index built under older options keeps answering until the new one is
+                // installed, as the reference does.
+                building[name] = declaration
+            } else {
+                attributes[name] = Attribute.build(name: name, declaration: declaration, documents: documents)
+            }
         }
+    }
+
+    /// Installs an index built in the background, if its declaration is still the one wanted.
+    mutating func install(_ attribute: Attribute) {
+        guard building[attribute.name] == attribute.declaration else { return }
+        building[attribute.name] = nil
+        attributes[attribute.name] = attribute
     }
 
     mutating func put(_ document: Document, replacing old: Document?) {
