@@ -129,6 +129,12 @@ final class FullTextTests: XCTestCase {
         XCTAssertEqual(decayed.rows[1].score!, 0.5, accuracy: 1e-12)
         let got1 = try await ids(#"["Max",0,["Attribute","clicks"]]"#)
         XCTAssertEqual(got1, ["4", "1", "2"])
+        // Recency: Decay over the distance to an origin datetime, midpoint as a duration.
+        try await engine.write("ns", #"{"patch_rows":[{"id":1,"published":"2026-02-03T00:00:00Z"},{"id":2,"published":"2026-02-01T00:00:00Z"},{"id":3,"published":"2026-01-01T00:00:00Z"}],"schema":{"published":"datetime"}}"#)
+        let recent = try await engine.query("ns", #"{"rank_by":["Decay",["Dist",["Attribute","published"],"2026-02-03T00:00:00"],{"midpoint":"2d"}],"top_k":10}"#)
+        XCTAssertEqual(recent.rows.map { $0.document.id.description }, ["1", "2", "3"], "newest first; no date, no score")
+        XCTAssertEqual(recent.rows[0].score!, 1, accuracy: 1e-12)
+        XCTAssertEqual(recent.rows[1].score!, 0.5, accuracy: 1e-12, "two days from the origin is the midpoint")
         // last_as_prefix: the prefix matches walrus and walnuts and scores 1.0.
         let prefix = try await engine.query("ns", #"{"rank_by":["body","BM25","wal",{"last_as_prefix":true}],"top_k":10}"#)
         XCTAssertEqual(Set(prefix.rows.map { $0.document.id.description }), ["2", "3"])

@@ -21,8 +21,25 @@ indirect enum RankExpression: Sendable {
     case filter(Filter)
     /// A number operand, as in `["Max", 0, ["Attribute", "clicks"]]`.
     case constant(Double)
+    /// `["Dist", expression, origin]`: |value − origin|; datetimes in milliseconds, so
+    /// `["Decay", ["Dist", ["Attribute", "published_at"], "2026-02-03T12:13:14Z"], {"midpoint": "6h"}]`
+    /// favours recent documents. A document without the attribute is infinitely far.
+    case distance(RankExpression, origin: Double)
 
-    static let functions: Set<String> = ["Sum", "Max", "Product", "Attribute", "Saturate", "Decay"]
+    static let functions: Set<String> = ["Sum", "Max", "Product", "Attribute", "Saturate", "Decay", "Dist"]
+
+    /// A midpoint or origin: a number, a duration ("500ms", "30s", "15m", "6h", "7d",
+    /// "2w", as milliseconds) or, for origins, an RFC 3339 datetime (milliseconds).
+    static func quantity(_ json: JSONValue, datetime: Bool) -> Double? {
+        if let number = json.numberValue { return number }
+        guard let text = json.stringValue else { return nil }
+        if datetime, let milliseconds = DateTimeFormat.parse(text) ?? DateTimeFormat.parse(text + "Z") { return Double(milliseconds) }  // no zone: UTC
+        let units: [(String, Double)] = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000), ("w", 604_800_000)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            if let value = Double(text.dropLast(suffix.count)), value.isFinite { return value * scale }
+        }
+        return nil
+    }
 
     /// Whether `json` is an expression (rather than a vector or order-by ranking).
     static func isExpression(_ json: JSONValue) -> Bool {
@@ -52,8 +69,8 @@ indirect enum RankExpression: Sendable {
             if let unknown = options.keys.first(where: { $0 != "midpoint" && $0 != "exponent" }) {
                 throw EngineError.invalid("\(field): unknown \(name) option \"\(unknown)\"; use midpoint and exponent")
             }
-            guard let midpoint = options["midpoint"]?.numberValue, midpoint > 0 else {
-                throw EngineError.invalid("\(field): \(name) needs a positive \"midpoint\"")
+            guard let midpoint = options["midpoint"].flatMap({ quantity($0, datetime: false) }), midpoint > 0 else {
+                throw EngineError.invalid("\(field): \(name) needs a positive \"midpoint\" (a number, or a duration such as \"6h\")")
             }
             let exponent = options["exponent"]?.numberValue ?? 1
             guard exponent > 0 else { throw EngineError.invalid("\(field): \(name) \"exponent\" must be positive") }
@@ -88,6 +105,12 @@ indirect enum RankExpression: Sendable {
         case "Attribute":
             guard parts.count == 2, let name = parts[1].stringValue else { throw EngineError.invalid("\(field): Attribute is [\"Attribute\", name]") }
             return .attribute(name)
+        case "Dist":
+            guard parts.count == 3 else { throw EngineError.invalid("\(field): Dist is [\"Dist\", expression, origin]") }
+            guard let origin = quantity(parts[2], datetime: true) else {
+                throw EngineError.invalid("\(field)[2]: the Dist origin must be a number or an RFC 3339 datetime, got \(JSONWriter.string(parts[2]))")
+            }
+            return .distance(try compile(parts[1], state: state, field: "\(field)[1]", depth: depth + 1), origin: origin)
         case "Saturate":
             let (inner, midpoint, exponent) = try curve(head)
             return .saturate(inner, midpoint: midpoint, exponent: exponent)
@@ -160,6 +183,7 @@ indirect enum RankExpression: Sendable {
             }
         case .saturate(let inner, let midpoint, let exponent):
             let x = Swift.max(0, inner.score(document, state: state))
+            guard x.isFinite else { return 1 }
             let power = pow(x, exponent)
             return power / (power + pow(midpoint, exponent))
         case .decay(let inner, let midpoint, let exponent):
@@ -170,6 +194,9 @@ indirect enum RankExpression: Sendable {
             return filter.matches(document) ? 1 : 0
         case .constant(let value):
             return value
+        case .distance(let inner, let origin):
+            if case .attribute(let name) = inner, document.value(of: name) == nil { return .infinity }
+            return abs(inner.score(document, state: state) - origin)
         }
     }
 }
@@ -250,7 +277,7 @@ extension RankExpression {
             return union
         case .product(let weight, let inner): return weight == 0 ? [] : inner.textCandidates(state)
         case .saturate(let inner, _, _): return inner.textCandidates(state)  // Saturate(0) = 0
-        case .decay, .attribute, .filter: return nil
+        case .decay, .attribute, .filter, .distance: return nil
         case .constant(let value): return value > 0 ? nil : []
         }
     }
