@@ -36,13 +36,11 @@ Extra keys are printed as they come. The peers print the same lines (`peer` subc
     .venv/bin/python Benchmarks/ann_bench.py --dataset synthetic --churn --skip-peers
 """
 import argparse
-import ctypes
 import datetime
 import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 import time
 
@@ -71,9 +69,9 @@ HNSW_EF = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512]
 IVF_NPROBE = [1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256]
 PEERS = ("hnswlib", "faiss-ivfflat")
 
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
+sys.path.insert(0, HERE)
+from bench_common import (emit, fmt_num, freshet_program, log, mib, package_version,  # noqa: E402
+                          raw_events_heading, rss_bytes, run_events, table)
 
 
 # ---------------------------------------------------------------------------------------
@@ -275,19 +273,6 @@ def query_subset(info, n):
 # ---------------------------------------------------------------------------------------
 # Peers: run inside their own process (`ann_bench.py peer ...`), print JSON lines.
 
-def rss_bytes():
-    """VmRSS of this process after handing freed heap back to the kernel."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
-
-
 def recall_at_k(labels, truth, k):
     found = (labels[:, :k, None] == truth[:, None, :k]).any(axis=2)
     return float(found.sum()) / (len(labels) * k)
@@ -305,18 +290,6 @@ def timed_search(search_one, queries, k):
         labels[i] = search_one(queries[i:i + 1])
         latency[i] = clock() - t0
     return labels, clock() - started, latency
-
-
-def package_version(name):
-    try:
-        from importlib.metadata import version
-        return version(name)
-    except Exception:
-        return "?"
-
-
-def emit(event):
-    print(json.dumps(event), flush=True)
 
 
 def run_peer(args):
@@ -409,35 +382,6 @@ def run_peer(args):
 # ---------------------------------------------------------------------------------------
 # Driver.
 
-def run_events(name, cmd, env=None):
-    """Run a JSON-lines program; echo its lines to stderr as they come, return the events."""
-    log(f"[{name}] $ {' '.join(cmd)}")
-    load_start = os.getloadavg()[0]
-    events = []
-    started = time.time()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
-    for line in proc.stdout:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            log(f"[{name}] {line}")
-            continue
-        if not isinstance(event, dict):
-            log(f"[{name}] {line}")
-            continue
-        events.append(event)
-        log(f"[{name}] {line}")
-    code = proc.wait()
-    if code != 0:
-        log(f"[{name}] exited with status {code} after {time.time() - started:.0f} s; "
-            f"keeping the {len(events)} events it printed")
-    return {"system": name, "cmd": cmd, "exit_code": code, "events": events,
-            "wall_seconds": round(time.time() - started, 1), "loadavg": [load_start, os.getloadavg()[0]]}
-
-
 def run_peers(info, args, queries_path, truth_path, n_queries):
     results = []
     for system in args.peers:
@@ -449,19 +393,9 @@ def run_peers(info, args, queries_path, truth_path, n_queries):
     return results
 
 
-def freshet_binary(args):
-    path = args.freshet_bin or os.environ.get("FRESHET_ANN_BIN") or ".build/release/freshet-bench-ann"
-    if not os.path.isabs(path) and not os.path.exists(path):
-        path = os.path.join(REPO, path)
-    return path
-
-
 def run_freshet(info, args, queries_path, truth_path, churn):
-    binary = freshet_binary(args)
-    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
-        log(f"\n*** Freshet benchmark program not found at {binary}: skipping Freshet.\n"
-            f"*** Build it with `swift build -c release --product freshet-bench-ann`, or point "
-            f"FRESHET_ANN_BIN (or --freshet-bin) at it. The peers still run.\n")
+    binary = freshet_program(args.freshet_bin, "freshet-bench-ann", "FRESHET_ANN_BIN", "The peers still run.")
+    if binary is None:
         return None
     # The program may create siblings of its storage directory (churn's fresh rebuild uses
     # DIR-fresh), so it gets DIR inside a run folder that is removed whole afterwards.
@@ -535,28 +469,6 @@ def describe_point(point):
     return f"{key} {point[key]}" if key else "point"
 
 
-def mib(value):
-    return f"{value / 2**20:,.1f} MiB" if isinstance(value, (int, float)) else "-"
-
-
-def fmt_num(value, digits=1):
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}" if abs(value) < 1e15 else str(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return str(value)
-
-
-def table(headers, rows):
-    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h))
-              for i, h in enumerate(headers)]
-    lines = ["  ".join(str(h).ljust(w) for h, w in zip(headers, widths)),
-             "  ".join("-" * w for w in widths)]
-    for row in rows:
-        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
-    return "\n".join(lines)
-
-
 def summarise(info, n_queries, runs):
     n, d = vecs_shape(info["base"])
     out = [f"\n=== {info['name']}: {n:,} x {d}-d, metric {info['metric']}, {n_queries:,} queries, "
@@ -609,9 +521,7 @@ def summarise(info, n_queries, runs):
         out.append(table(["system"] + [f"batch QPS @ {t:.2f}" for t in TARGETS], batch_rows))
 
     for run in runs:
-        load = run.get("loadavg")
-        load = f", 1-min load average {load[0]:.1f} at start, {load[1]:.1f} at end" if load else ""
-        out.append(f"\n--- {run['system']} raw events ({run['wall_seconds']} s wall{load}) ---")
+        out.append(raw_events_heading(run))
         build = next((e for e in run["events"] if e.get("event") == "build"), None)
         if build:
             out.append("build: " + ", ".join(f"{k}={fmt_num(v, 3)}" for k, v in build.items() if k != "event"))

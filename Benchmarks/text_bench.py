@@ -52,13 +52,11 @@ Results: bench-data/results/text-<time>.json.
     .venv/bin/python Benchmarks/text_bench.py --docs 100000 --queries 500 --freshet-bin PATH
 """
 import argparse
-import ctypes
 import datetime
 import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import time
 
@@ -72,27 +70,8 @@ NO_MATCH = "qqzzqqzzqq"  # no document of the corpus contains it
 
 sys.path.insert(0, HERE)
 import text_corpus  # noqa: E402  (beside this file)
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def emit(event):
-    print(json.dumps(event), flush=True)
-
-
-def rss_bytes():
-    """VmRSS of this process after handing freed heap back to the kernel."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+from bench_common import (emit, fmt_num, freshet_program, log, mib, package_version,  # noqa: E402
+                          raw_events_heading, rss_bytes, run_events, table)
 
 
 def percentile(values, p):
@@ -101,14 +80,6 @@ def percentile(values, p):
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round((len(ordered) - 1) * p)))]
-
-
-def package_version(name):
-    try:
-        from importlib.metadata import version
-        return version(name)
-    except Exception:
-        return "?"
 
 
 def read_corpus(path):
@@ -218,35 +189,6 @@ def run_peer(args):
 # ---------------------------------------------------------------------------------------
 # Driver.
 
-def run_events(name, cmd, env=None):
-    """Run a JSON-lines program; echo its lines to stderr as they come, return the events."""
-    log(f"[{name}] $ {' '.join(cmd)}")
-    load_start = os.getloadavg()[0]
-    events = []
-    started = time.time()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
-    for line in proc.stdout:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            log(f"[{name}] {line}")
-            continue
-        if not isinstance(event, dict):
-            log(f"[{name}] {line}")
-            continue
-        events.append(event)
-        log(f"[{name}] {line}")
-    code = proc.wait()
-    if code != 0:
-        log(f"[{name}] exited with status {code} after {time.time() - started:.0f} s; "
-            f"keeping the {len(events)} events it printed")
-    return {"system": name, "cmd": cmd, "exit_code": code, "events": events,
-            "wall_seconds": round(time.time() - started, 1), "loadavg": [load_start, os.getloadavg()[0]]}
-
-
 def attach_results(run, path):
     """Read the program's per-query results file into the run (None if it wrote none)."""
     run["results"] = None
@@ -267,19 +209,9 @@ def run_tantivy(args, corpus, queries, work):
     return attach_results(run_events(PEER, cmd), out)
 
 
-def freshet_binary(args):
-    path = args.freshet_bin or os.environ.get("FRESHET_TEXT_BIN") or ".build/release/freshet-bench-text"
-    if not os.path.isabs(path) and not os.path.exists(path):
-        path = os.path.join(REPO, path)
-    return path
-
-
 def run_freshet(args, corpus, queries, work):
-    binary = freshet_binary(args)
-    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
-        log(f"\n*** Freshet benchmark program not found at {binary}: skipping Freshet.\n"
-            f"*** Build it with `swift build -c release --product freshet-bench-text`, or point "
-            f"FRESHET_TEXT_BIN (or --freshet-bin) at it. tantivy still runs.\n")
+    binary = freshet_program(args.freshet_bin, "freshet-bench-text", "FRESHET_TEXT_BIN", "tantivy still runs.")
+    if binary is None:
         return None
     out = os.path.join(work, "freshet.jsonl")
     cmd = [binary, "--corpus", corpus, "--queries", queries, "--k", str(K), "--out", out]
@@ -350,28 +282,6 @@ def overlap(runs):
             "per_query": per_query}
 
 
-def fmt_num(value, digits=1):
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}" if abs(value) < 1e15 else str(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return str(value)
-
-
-def mib(value):
-    return f"{value / 2**20:,.1f} MiB" if isinstance(value, (int, float)) else "-"
-
-
-def table(headers, rows):
-    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h))
-              for i, h in enumerate(headers)]
-    lines = ["  ".join(str(h).ljust(w) for h, w in zip(headers, widths)),
-             "  ".join("-" * w for w in widths)]
-    for row in rows:
-        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
-    return "\n".join(lines)
-
-
 def figures(run):
     """docs/s and QPS of a run, computed from docs, queries and seconds when not printed."""
     index = next((e for e in run["events"] if e.get("event") == "index"), {})
@@ -430,9 +340,7 @@ def summarise(corpus_info, runs, agreement):
         out.append("\ntop-10 overlap: n/a (a results file is missing)")
 
     for run in runs:
-        load = run.get("loadavg")
-        load = f", 1-min load average {load[0]:.1f} at start, {load[1]:.1f} at end" if load else ""
-        out.append(f"\n--- {run['system']} raw events ({run['wall_seconds']} s wall{load}) ---")
+        out.append(raw_events_heading(run))
         for e in run["events"]:
             out.append(f"{e.get('event', '?')}: " + ", ".join(f"{k}={fmt_num(v, 4)}" for k, v in e.items()
                                                            if k not in ("event", "system")))

@@ -13,7 +13,7 @@ public enum KernelLevel: Int, CaseIterable, Sendable, CustomStringConvertible {
     /// Every level this CPU can run (tests compare all of them with a reference).
     public static var supported: [KernelLevel] { allCases.filter(\.isSupported) }
 
-    var isa: freshet_isa { freshet_isa(rawValue: UInt32(rawValue)) }
+    @usableFromInline var isa: freshet_isa { freshet_isa(rawValue: UInt32(rawValue)) }
 
     public var description: String {
         switch self {
