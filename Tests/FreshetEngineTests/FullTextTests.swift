@@ -257,6 +257,8 @@ final class FullTextTests: XCTestCase {
             }
         }
         let final = try XCTUnwrap(result, "the background build never finished")
+        let metadata = try await engine.metadata(namespace: "ns")
+        XCTAssertEqual(metadata.unindexedBytes, 0, "up to date once the build is installed")
         let analyzer = TextAnalyzer()
         let expected = reference(analyzer.terms("omega sigma"), texts.mapValues { analyzer.terms($0) })
         XCTAssertEqual(final.rows.count, expected.count)

@@ -254,11 +254,14 @@ actor NamespaceEngine {
     // MARK: vector index
 
     /// Vector bytes the index has not folded: everything while it builds, then the queue.
+    /// Bytes no index covers yet: the vector index's queue, plus the documents a
+    /// background full-text build is indexing (metadata reports "updating" meanwhile).
     var unindexedBytes: Int {
-        guard let indexer else { return 0 }
+        let text = state.text.building.isEmpty ? 0 : state.logicalBytes
+        guard let indexer else { return text }
         let status = indexer.status
-        if !status.ready { return (state.vectors?.count ?? 0) * (state.vectors?.dimensions ?? 0) * 4 }
-        return status.unindexedBytes
+        if !status.ready { return text + (state.vectors?.count ?? 0) * (state.vectors?.dimensions ?? 0) * 4 }
+        return text + status.unindexedBytes
     }
 
     /// Starts the index once the namespace holds enough vectors (below that, an
