@@ -11,10 +11,15 @@ struct FilterPlan: Sendable {
     let exact: Bool
     let indexes: AttributeIndexes
 
-    init(_ filter: Filter?, state: NamespaceState) {
+    /// `materialiseUpTo`: build the candidate bitmap only when at most this many
+    /// documents can match (an upper bound from the value bitmaps' sizes); a wide
+    /// filter is then checked per candidate instead — cheaper than a union of most of
+    /// the namespace when only the index's few candidates need checking.
+    init(_ filter: Filter?, state: NamespaceState, materialiseUpTo limit: Int? = nil) {
         self.filter = filter
         indexes = state.attributes
-        if let filter, let (bitmap, exact) = filter.candidates(in: state.attributes) {
+        let small = limit.map { limit in filter.flatMap { $0.upperBound(in: state.attributes) }.map { $0 <= limit } ?? false } ?? true
+        if small, let filter, let (bitmap, exact) = filter.candidates(in: state.attributes) {
             candidates = bitmap
             self.exact = exact
         } else {
@@ -97,7 +102,43 @@ extension Filter {
     }
 }
 
+extension Filter {
+    /// At most how many documents can match, from the value bitmaps' sizes alone (no
+    /// union built); nil when the indexes cannot tell.
+    func upperBound(in indexes: AttributeIndexes) -> Int? {
+        switch self {
+        case .and(let filters): return filters.compactMap { $0.upperBound(in: indexes) }.min()
+        case .or(let filters):
+            var total = 0
+            for filter in filters {
+                guard let bound = filter.upperBound(in: indexes) else { return nil }
+                total += bound
+            }
+            return min(total, indexes.live.count)
+        case .not: return indexes.live.count
+        case .condition(let condition): return condition.upperBound(in: indexes)
+        }
+    }
+}
+
 extension Filter.Condition {
+    func upperBound(in indexes: AttributeIndexes) -> Int? {
+        guard let attribute = indexes.attributes[self.attribute] else { return nil }
+        func sum(_ values: [AttributeValue]) -> Int { values.reduce(0) { $0 + (attribute.values[$1]?.count ?? 0) } }
+        switch (op, operand) {
+        case (.eq, .value(let literal?)), (.contains, .value(let literal?)):
+            return literal.isNumber ? nil : (attribute.values[literal]?.count ?? 0)
+        case (.in, .values(let literals)), (.containsAny, .values(let literals)):
+            guard literals.allSatisfy({ $0 != nil && !$0!.isNumber }) else { return nil }
+            return sum(literals.compactMap { $0 })
+        case (.lt, .value(let literal?)), (.anyLt, .value(let literal?)): return sum(attribute.sorted.values(below: literal, inclusive: false))
+        case (.lte, .value(let literal?)), (.anyLte, .value(let literal?)): return sum(attribute.sorted.values(below: literal, inclusive: true))
+        case (.gt, .value(let literal?)), (.anyGt, .value(let literal?)): return sum(attribute.sorted.values(above: literal, inclusive: false))
+        case (.gte, .value(let literal?)), (.anyGte, .value(let literal?)): return sum(attribute.sorted.values(above: literal, inclusive: true))
+        default: return nil
+        }
+    }
+
     /// The exact matching set when the condition can be answered from the indexes.
     func candidates(in indexes: AttributeIndexes) -> OrdinalBitmap? {
         guard let attribute = indexes.attributes[self.attribute] else { return nil }

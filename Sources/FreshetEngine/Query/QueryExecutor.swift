@@ -13,7 +13,7 @@ enum QueryExecutor {
             return try execute(request, on: state)
         }
         let filter = try request.filters.map { try Filter.compile($0, schema: state.schema, field: "filters") }
-        let plan = FilterPlan(filter, state: state)
+        let plan = FilterPlan(filter, state: state, materialiseUpTo: index.filteredExactLimit)
         // Few matches: their exact distances cost less than an index probe, and are exact.
         if let candidates = plan.candidates, plan.exact, candidates.count <= index.filteredExactLimit {
             return try execute(request, on: state, plan: plan)
@@ -21,7 +21,8 @@ enum QueryExecutor {
         let query = try VectorCodec.parse(json, element: element, field: "rank_by[2]")
         try VectorCodec.check(query, dimensions: dimensions, field: "rank_by[2]")
         guard let outcome = try await index.search(query, k: request.topK + request.offset, state: state, plan: plan) else {
-            return try execute(request, on: state, plan: plan)
+            // The exact scan wants the filter's bitmap, which a wide filter's plan skipped.
+            return try execute(request, on: state, plan: plan.candidates == nil && filter != nil ? nil : plan)
         }
         let rows = outcome.hits.map { QueryRow(document: state.document($0.id)!, distance: $0.distance) }
         return try execute(request, on: state, plan: plan, annRows: rows, exhaustiveCount: outcome.exhaustiveCount)
