@@ -63,6 +63,8 @@ public enum FreshetServer {
         let storage = try StorageLocation.parse(configuration.storage).open()
         var engineConfiguration = EngineConfiguration()
         engineConfiguration.indexMinimumVectors = configuration.indexMinimumVectors
+        engineConfiguration.filteredExactLimit = configuration.filteredExactLimit
+        engineConfiguration.textInlineBuildLimit = configuration.textInlineBuildLimit
         let engine = Engine(storage: storage, configuration: engineConfiguration, logger: logger)
         let lifecycle = ServerLifecycle()
         let router = makeRouter(engine: engine, configuration: configuration, lifecycle: lifecycle)

@@ -33,6 +33,12 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// A namespace gets an SPFresh ANN index once it holds this many vectors; below it
     /// an exhaustive scan is as fast and exact.
     public var indexMinimumVectors = 2_000
+    /// Filtered vector queries whose filter matches at most this many documents compute
+    /// exact distances over them instead of probing the index.
+    public var filteredExactLimit = 4_000
+    /// Enabling full-text search on a namespace with more documents than this builds
+    /// the index in the background (BM25 queries on it get 202 meanwhile).
+    public var textInlineBuildLimit = 20_000
     /// Responses larger than this are gzip-compressed when the client accepts gzip.
     public var compressResponsesAbove = 1024
 

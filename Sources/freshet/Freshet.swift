@@ -36,6 +36,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("cors-origin"), help: "An origin allowed by CORS ('*' for any); repeat for several.") var corsOrigins: [String] = []
     @Option(help: "Queries running at once per namespace before queueing (default 16).") var maxConcurrentQueries: Int?
     @Option(help: "Vectors a namespace holds before it gets an ANN index (default 2000).") var indexMinVectors: Int?
+    @Option(help: "Filtered vector queries matching at most this many documents use exact distances (default 4000).") var filteredExactLimit: Int?
+    @Option(help: "Documents above which enabling full-text search builds its index in the background (default 20000).") var textInlineBuildLimit: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String?
 
     func run() async throws {
@@ -67,6 +69,14 @@ struct Serve: AsyncParsableCommand {
             guard indexMinVectors >= 1 else { throw ValidationError("--index-min-vectors must be at least 1") }
             settings.indexMinimumVectors = indexMinVectors
         }
+        if let filteredExactLimit {
+            guard filteredExactLimit >= 0 else { throw ValidationError("--filtered-exact-limit must not be negative") }
+            settings.filteredExactLimit = filteredExactLimit
+        }
+        if let textInlineBuildLimit {
+            guard textInlineBuildLimit >= 0 else { throw ValidationError("--text-inline-build-limit must not be negative") }
+            settings.textInlineBuildLimit = textInlineBuildLimit
+        }
 
         let levelName = logLevel ?? environment["FRESHET_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: levelName) else {
@@ -91,7 +101,7 @@ enum ConfigFile {
     static let keys = [
         "host", "port", "storage", "api_keys", "max_body_bytes", "write_timeout_seconds", "query_timeout_seconds",
         "admin_timeout_seconds", "drain_seconds", "cors_origins", "max_concurrent_queries", "max_queued_queries",
-        "max_pending_write_bytes", "index_min_vectors",
+        "max_pending_write_bytes", "index_min_vectors", "filtered_exact_limit", "text_inline_build_limit",
     ]
 
     static func apply(path: String, to settings: inout ServerConfiguration) throws {
@@ -131,6 +141,8 @@ enum ConfigFile {
             case "max_queued_queries": settings.maxQueuedQueriesPerNamespace = Int(try number())
             case "max_pending_write_bytes": settings.maxPendingWriteBytesPerNamespace = Int(try number())
             case "index_min_vectors": settings.indexMinimumVectors = max(1, Int(try number()))
+            case "filtered_exact_limit": settings.filteredExactLimit = max(0, Int(try number()))
+            case "text_inline_build_limit": settings.textInlineBuildLimit = max(0, Int(try number()))
             default:
                 throw ValidationError("config file \(path): unknown key \"\(key)\"; known keys: \(keys.joined(separator: ", "))")
             }
