@@ -11,7 +11,9 @@ extension Engine {
         lines.append("consistency: \(request.consistency.rawValue)" + (request.consistency == .strong ? " (reads the WAL head and manifest first)" : " (serves this node's state)"))
         var plan = FilterPlan(nil, state: state)
         if let filters = request.filters {
-            plan = FilterPlan(try Filter.compile(filters, schema: state.schema, field: "filters"), state: state)
+            // The plan the query will run: an indexed vector query skips a wide filter's bitmap.
+            let limit: Int? = if case .vector(_, false)? = request.rankBy, let index { index.filteredExactLimit } else { nil }
+            plan = FilterPlan(try Filter.compile(filters, schema: state.schema, field: "filters"), state: state, materialiseUpTo: limit)
             lines.append("filter: \(JSONWriter.string(filters)): \(plan.description)")
         }
         switch request.rankBy {

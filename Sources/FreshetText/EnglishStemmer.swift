@@ -42,8 +42,8 @@ public enum EnglishStemmer {
         }
 
         func ends(_ suffix: String) -> Bool {
-            let s = Array(suffix.utf8)
-            return word.count >= s.count && Array(word[(word.count - s.count)...]) == s
+            let length = suffix.utf8.count
+            return word.count >= length && word[(word.count - length)...].elementsEqual(suffix.utf8)
         }
 
         mutating func replace(_ suffixLength: Int, with replacement: String) {

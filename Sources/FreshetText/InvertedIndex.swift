@@ -189,20 +189,6 @@ extension InvertedIndex.Postings {
 }
 
 extension InvertedIndex {
-    /// Whether `ordinal` holds `terms` consecutively (a phrase). Needs positions.
-    public func containsSequence(_ terms: [String], in ordinal: UInt32) -> Bool {
-        guard let first = terms.first else { return true }
-        guard let starts = occurrence(of: first, in: ordinal)?.positions else { return false }
-        var candidates = Set(starts)
-        for (offset, term) in terms.enumerated().dropFirst() {
-            guard let positions = occurrence(of: term, in: ordinal)?.positions else { return false }
-            let shifted = Set(positions.compactMap { $0 >= UInt32(offset) ? $0 - UInt32(offset) : nil })
-            candidates.formIntersection(shifted)
-            if candidates.isEmpty { return false }
-        }
-        return true
-    }
-
     /// Indexed terms starting with `prefix`, for a query's last-term-as-prefix.
     public func terms(withPrefix prefix: String, limit: Int = 1024) -> [String] {
         var out: [String] = []

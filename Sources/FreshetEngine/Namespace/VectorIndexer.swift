@@ -69,7 +69,7 @@ final class VectorIndexer: Sendable {
     private let wake: AsyncStream<Void>.Continuation
     private let task = Mutex<Task<Void, Never>?>(nil)
 
-    init(store: PostingStore, metric: DistanceMetric, configuration: SPFreshConfiguration, filteredExactLimit: Int = 4_000,
+    init(store: PostingStore, metric: DistanceMetric, configuration: SPFreshConfiguration, filteredExactLimit: Int,
          startingAt sequence: UInt64, logger: Logger) {
         self.filteredExactLimit = filteredExactLimit
         index = SPFreshIndex(dimensions: store.dimensions, store: store, configuration: configuration)

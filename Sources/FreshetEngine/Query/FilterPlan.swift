@@ -9,6 +9,8 @@ struct FilterPlan: Sendable {
     let candidates: OrdinalBitmap?
     /// Whether `candidates` is exactly the matching set (no per-document check needed).
     let exact: Bool
+    /// Whether the bitmap was left unbuilt because too many documents may match.
+    let wide: Bool
     let indexes: AttributeIndexes
 
     /// `materialiseUpTo`: build the candidate bitmap only when at most this many
@@ -19,6 +21,7 @@ struct FilterPlan: Sendable {
         self.filter = filter
         indexes = state.attributes
         let small = limit.map { limit in filter.flatMap { $0.upperBound(in: state.attributes) }.map { $0 <= limit } ?? false } ?? true
+        wide = filter != nil && !small
         if small, let filter, let (bitmap, exact) = filter.candidates(in: state.attributes) {
             candidates = bitmap
             self.exact = exact
@@ -64,7 +67,10 @@ struct FilterPlan: Sendable {
 
     var description: String {
         guard filter != nil else { return "no filter" }
-        guard let candidates else { return "filter evaluated on every document (no indexed condition)" }
+        guard let candidates else {
+            return wide ? "filter checked on each candidate (too many documents may match to build its bitmap)"
+                        : "filter evaluated on every document (no indexed condition)"
+        }
         return exact ? "filter answered by attribute indexes: \(candidates.count) matching documents"
                      : "attribute indexes narrow the filter to \(candidates.count) candidates, each then checked"
     }

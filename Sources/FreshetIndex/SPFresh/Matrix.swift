@@ -65,8 +65,6 @@ struct NearestHeap {
         distances.reserveCapacity(self.capacity)
     }
 
-    var count: Int { indices.count }
-
     /// Whether (index, distance) orders after the entry at `slot`.
     @inline(__always) private func after(_ index: Int, _ distance: Float, _ slot: Int) -> Bool {
         distance != distances[slot] ? distance > distances[slot] : index > indices[slot]
