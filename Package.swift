@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // storage layer
@@ -38,6 +39,19 @@ let package = Package(
         .target(name: "FreshetStorage", dependencies: ["CFreshetChecksum"], swiftSettings: settings),
         .target(name: "FreshetStorageConformance", dependencies: ["FreshetStorage"], swiftSettings: settings),
         .target(name: "FreshetRocksDB", dependencies: ["CRocksDB", "FreshetStorage"], swiftSettings: settings),
+        // object stores: S3 (SigV4), GCS (JSON API), Azure Blob (Shared Key) over HTTP
+        .target(
+            name: "FreshetObjectStore",
+            dependencies: [
+                "FreshetStorage",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: settings
+        ),
         // cpp-interface (C kernels) and their Swift wrappers
         .target(name: "CFreshetKernels", path: "Sources/CFreshetKernels"),
         // Optimised even in debug builds: clustering and scans are hot loops, and the
@@ -110,6 +124,7 @@ let package = Package(
         ),
         .testTarget(name: "FreshetStorageTests", dependencies: ["FreshetStorage", "FreshetStorageConformance"], swiftSettings: settings),
         .testTarget(name: "FreshetRocksDBTests", dependencies: ["FreshetRocksDB", "FreshetStorageConformance"], swiftSettings: settings),
+        .testTarget(name: "FreshetObjectStoreTests", dependencies: ["FreshetObjectStore", "FreshetStorage", "FreshetStorageConformance"], swiftSettings: settings),
         .testTarget(name: "FreshetIndexTests", dependencies: ["FreshetIndex", "FreshetStorage"], swiftSettings: settings),
         // Fixtures are read by path (#filePath), not bundled.
         .testTarget(name: "FreshetTextTests", dependencies: ["FreshetText", "FreshetStorage"], exclude: ["Fixtures"], swiftSettings: settings),
