@@ -39,6 +39,16 @@ let package = Package(
         .target(name: "FreshetStorage", dependencies: ["CFreshetChecksum"], swiftSettings: settings),
         .target(name: "FreshetStorageConformance", dependencies: ["FreshetStorage"], swiftSettings: settings),
         .target(name: "FreshetRocksDB", dependencies: ["CRocksDB", "FreshetStorage"], swiftSettings: settings),
+        // the shared L3 cache: a RESP client over SwiftNIO
+        .target(
+            name: "FreshetRedis",
+            dependencies: [
+                "FreshetStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: settings
+        ),
         // object stores: S3 (SigV4), GCS (JSON API), Azure Blob (Shared Key) over HTTP
         .target(
             name: "FreshetObjectStore",
@@ -125,6 +135,7 @@ let package = Package(
         .testTarget(name: "FreshetStorageTests", dependencies: ["FreshetStorage", "FreshetStorageConformance"], swiftSettings: settings),
         .testTarget(name: "FreshetRocksDBTests", dependencies: ["FreshetRocksDB", "FreshetStorageConformance"], swiftSettings: settings),
         .testTarget(name: "FreshetObjectStoreTests", dependencies: ["FreshetObjectStore", "FreshetStorage", "FreshetStorageConformance"], swiftSettings: settings),
+        .testTarget(name: "FreshetCacheTests", dependencies: ["FreshetRedis", "FreshetRocksDB", "FreshetStorage", "FreshetStorageConformance"], swiftSettings: settings),
         .testTarget(name: "FreshetIndexTests", dependencies: ["FreshetIndex", "FreshetStorage"], swiftSettings: settings),
         // Fixtures are read by path (#filePath), not bundled.
         .testTarget(name: "FreshetTextTests", dependencies: ["FreshetText", "FreshetStorage"], exclude: ["Fixtures"], swiftSettings: settings),
