@@ -12,7 +12,7 @@ import Glibc
 /// The cache is disposable: writes are not synced (a crash may lose recent entries,
 /// never the truth), and a directory that cannot be opened is wiped and recreated.
 public final class DiskCacheTier: CacheTier {
-    private struct Entry: Sendable { var size: Int; var tick: UInt64 }
+    private struct Entry: Sendable { var size: Int; var tick: UInt64; var lastAccess: Int64 }
     private struct State: Sendable {
         var entries: [String: Entry] = [:]
         var bytes = 0
@@ -47,7 +47,7 @@ public final class DiskCacheTier: CacheTier {
             state.statistics.budget = budget
             for object in existing {
                 state.tick += 1
-                state.entries[object.key] = Entry(size: object.size, tick: state.tick)
+                state.entries[object.key] = Entry(size: object.size, tick: state.tick, lastAccess: Self.now())
                 state.bytes += object.size
             }
         }
@@ -63,6 +63,7 @@ public final class DiskCacheTier: CacheTier {
             guard state.entries[key] != nil else { state.statistics.misses += 1; return false }
             state.tick += 1
             state.entries[key]?.tick = state.tick
+            state.entries[key]?.lastAccess = Self.now()
             return true
         }
         guard known else { return nil }
@@ -92,7 +93,7 @@ public final class DiskCacheTier: CacheTier {
         state.withLock { state in
             state.tick += 1
             if let previous = state.entries[key] { state.bytes -= previous.size }
-            state.entries[key] = Entry(size: value.count, tick: state.tick)
+            state.entries[key] = Entry(size: value.count, tick: state.tick, lastAccess: Self.now())
             state.bytes += value.count
             state.statistics.stores += 1
         }
@@ -140,6 +141,32 @@ public final class DiskCacheTier: CacheTier {
         } catch {
             state.withLock { $0.statistics.errors += 1 }
         }
+    }
+
+    /// Drops entries not read or written for `idleSeconds` (the hybrid backend's
+    /// demotion: the object store keeps them). Returns how many were dropped.
+    @discardableResult
+    public func demote(idleSeconds: Int64) async -> Int {
+        let cutoff = Self.now() - idleSeconds
+        let victims: [String] = state.withLock { state in
+            let chosen = state.entries.filter { $0.value.lastAccess < cutoff }.map(\.key)
+            for key in chosen {
+                if let entry = state.entries.removeValue(forKey: key) { state.bytes -= entry.size }
+            }
+            state.statistics.evictions += chosen.count
+            return chosen
+        }
+        guard !victims.isEmpty else { return 0 }
+        do { try await database.write(batch: victims.map { .delete(key: $0) }) } catch {
+            state.withLock { $0.statistics.errors += 1 }
+        }
+        return victims.count
+    }
+
+    static func now() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Int64(spec.tv_sec)
     }
 
     static func removeTree(_ path: String) {
