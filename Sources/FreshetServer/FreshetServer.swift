@@ -14,7 +14,10 @@ import ServiceLifecycle
 /// compression → routes. A new concern (metrics, tracing, rate limits, RBAC) is one
 /// more `RouterMiddleware` added here.
 public enum FreshetServer {
-    public static func makeRouter(engine: Engine, configuration: ServerConfiguration, lifecycle: ServerLifecycle) -> Router<FreshetRequestContext> {
+    public static func makeRouter(
+        engine: Engine, configuration: ServerConfiguration, lifecycle: ServerLifecycle,
+        cacheStatistics: (@Sendable () -> (tiers: [CacheTierStatistics], cacheableReads: Int, storeReads: Int)?)? = nil
+    ) -> Router<FreshetRequestContext> {
         let router = Router(context: FreshetRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: AccessLogMiddleware())
@@ -43,6 +46,27 @@ public enum FreshetServer {
             case .draining: return HTTP.json(.object(["status": .string("draining")]), status: .serviceUnavailable)
             }
         }
+        // Hit rates per cache level (object-store storage); 404 when storage has no caches.
+        router.get("_debug/cache") { _, _ in
+            guard let statistics = cacheStatistics?() else {
+                throw APIError(.notFound, "this server's storage (\(configuration.storage)) has no object caches")
+            }
+            let tiers: [JSONValue] = statistics.tiers.map { tier in
+                var object: [String: JSONValue] = [
+                    "level": .string(tier.name), "hits": .int(Int64(tier.hits)), "misses": .int(Int64(tier.misses)),
+                    "hit_rate": .double(tier.hitRate), "stores": .int(Int64(tier.stores)),
+                    "evictions": .int(Int64(tier.evictions)), "errors": .int(Int64(tier.errors)),
+                ]
+                if let bytes = tier.bytes { object["bytes"] = .int(Int64(bytes)) }
+                if let budget = tier.budget { object["budget"] = .int(Int64(budget)) }
+                return .object(object)
+            }
+            return HTTP.json(.object([
+                "tiers": .array(tiers),
+                "cacheable_reads": .int(Int64(statistics.cacheableReads)),
+                "object_store_reads": .int(Int64(statistics.storeReads)),
+            ]))
+        }
         let admission = Admission(limits: .init(
             maxConcurrentQueries: configuration.maxConcurrentQueriesPerNamespace,
             maxQueuedQueries: configuration.maxQueuedQueriesPerNamespace,
@@ -60,14 +84,20 @@ public enum FreshetServer {
     /// commit, storage closes. Returns normally (exit 0) after a clean drain.
     public static func run(configuration: ServerConfiguration, logger: Logger) async throws {
         try configuration.validate()
-        let storage = try StorageLocation.parse(configuration.storage).open()
+        let opened = try await StorageLocation.parse(configuration.storage).open(
+            cache: CacheSettings(directory: configuration.cacheDirectory, memoryBytes: configuration.cacheMemoryBytes,
+                                 diskBytes: configuration.cacheDiskBytes, redisURL: configuration.cacheRedisURL),
+            environment: ProcessInfo.processInfo.environment,
+            s3: S3Overrides(endpoint: configuration.s3Endpoint, region: configuration.s3Region, pathStyle: configuration.s3PathStyle))
+        let storage = opened.backend
         var engineConfiguration = EngineConfiguration()
         engineConfiguration.indexMinimumVectors = configuration.indexMinimumVectors
         engineConfiguration.filteredExactLimit = configuration.filteredExactLimit
         engineConfiguration.textInlineBuildLimit = configuration.textInlineBuildLimit
         let engine = Engine(storage: storage, configuration: engineConfiguration, logger: logger)
         let lifecycle = ServerLifecycle()
-        let router = makeRouter(engine: engine, configuration: configuration, lifecycle: lifecycle)
+        let router = makeRouter(engine: engine, configuration: configuration, lifecycle: lifecycle,
+                                cacheStatistics: opened.cacheStatistics)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "freshet"),
@@ -90,7 +120,7 @@ public enum FreshetServer {
         try await group.run()
         withExtendedLifetime(signals) {}
         await engine.shutdown()
-        (storage as? RocksDBBackend)?.close()
+        await opened.close()
         logger.info("freshet stopped cleanly")
     }
 }

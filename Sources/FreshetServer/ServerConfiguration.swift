@@ -39,6 +39,20 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Enabling full-text search on a namespace with more documents than this builds
     /// the index in the background (BM25 queries on it get 202 meanwhile).
     public var textInlineBuildLimit = 20_000
+    /// Object-store storage: the node's local disk cache directory (L2, and the hot
+    /// tier of hybrid://). Nil: no disk cache (a hybrid:// URL requires one).
+    public var cacheDirectory: String? = nil
+    /// L1 memory cache of immutable objects (postings, snapshots, checkpoints). 512 MiB:
+    /// a few hundred thousand postings of a 1M-vector namespace.
+    public var cacheMemoryBytes = 512 << 20
+    /// L2 disk cache budget. 16 GiB: a node's working set of several large namespaces.
+    public var cacheDiskBytes = 16 << 30
+    /// L3: a Redis shared by the fleet (`redis://host:port`). Nil: none.
+    public var cacheRedisURL: String? = nil
+    /// Overrides of the s3:// URL's endpoint, region and addressing.
+    public var s3Endpoint: String? = nil
+    public var s3Region: String? = nil
+    public var s3PathStyle: Bool? = nil
     /// Responses larger than this are gzip-compressed when the client accepts gzip.
     public var compressResponsesAbove = 1024
 
@@ -54,6 +68,7 @@ public struct ServerConfiguration: Sendable, Equatable {
             throw ConfigurationError("refusing to serve on \(host) without API keys: set --api-key (or FRESHET_API_KEYS), or bind to 127.0.0.1")
         }
         if !(1...65535).contains(port) { throw ConfigurationError("port \(port) is outside 1...65535") }
+        if cacheMemoryBytes < 0 || cacheDiskBytes < 0 { throw ConfigurationError("cache sizes must not be negative") }
         if maxBodyBytes < 1024 { throw ConfigurationError("max body size \(maxBodyBytes) is below 1 KiB") }
         if maxConcurrentQueriesPerNamespace < 1 { throw ConfigurationError("max concurrent queries must be at least 1") }
         if maxQueuedQueriesPerNamespace < 0 { throw ConfigurationError("max queued queries must not be negative") }

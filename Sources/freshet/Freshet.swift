@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import FreshetEngine
+import FreshetRocksDB
 import FreshetServer
 import Logging
 
@@ -27,7 +28,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "JSON config file; unknown keys are errors.") var config: String?
     @Option(help: "Address to bind (default 127.0.0.1).") var host: String?
     @Option(help: "Port (default 8080).") var port: Int?
-    @Option(help: "Storage URL: rocksdb://PATH (default rocksdb://./data) or memory://.") var storage: String?
+    @Option(help: "Storage URL: rocksdb://PATH (default rocksdb://./data), memory://, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX, az://CONTAINER/PREFIX, or hybrid://<object store URL>.") var storage: String?
+    @Option(help: "S3 endpoint for S3-compatible stores, e.g. http://127.0.0.1:9000 (default: AWS).") var s3Endpoint: String?
+    @Option(help: "S3 region (default: AWS_REGION, the AWS config file, else us-east-1).") var s3Region: String?
+    @Flag(inversion: .prefixedNo, help: "Path-style S3 addressing (default: on for custom endpoints, off for AWS).") var s3PathStyle: Bool?
+    @Option(help: "Local disk cache directory for object-store storage (required by hybrid://).") var cacheDir: String?
+    @Option(help: "Memory cache size in bytes (K/M/G suffixes; default 512M).") var cacheMemory: String?
+    @Option(help: "Disk cache size in bytes (K/M/G suffixes; default 16G).") var cacheDisk: String?
+    @Option(help: "Shared Redis cache for a fleet, e.g. redis://127.0.0.1:6379.") var cacheRedis: String?
     @Option(name: .customLong("api-key"), help: "An accepted API key; repeat for several.") var apiKeys: [String] = []
     @Option(help: "Largest request body in bytes.") var maxBodyBytes: Int?
     @Option(help: "Write deadline in seconds.") var writeTimeout: Double?
@@ -59,6 +67,13 @@ struct Serve: AsyncParsableCommand {
         if let port { settings.port = port }
         if let storage { settings.storage = storage }
         if !apiKeys.isEmpty { settings.apiKeys = apiKeys }
+        if let s3Endpoint { settings.s3Endpoint = s3Endpoint }
+        if let s3Region { settings.s3Region = s3Region }
+        if let s3PathStyle { settings.s3PathStyle = s3PathStyle }
+        if let cacheDir { settings.cacheDirectory = cacheDir }
+        if let cacheMemory { settings.cacheMemoryBytes = try Self.size(cacheMemory, flag: "--cache-memory") }
+        if let cacheDisk { settings.cacheDiskBytes = try Self.size(cacheDisk, flag: "--cache-disk") }
+        if let cacheRedis { settings.cacheRedisURL = cacheRedis }
         if let maxBodyBytes { settings.maxBodyBytes = maxBodyBytes }
         if let writeTimeout { settings.writeTimeoutSeconds = writeTimeout }
         if let queryTimeout { settings.queryTimeoutSeconds = queryTimeout }
@@ -96,12 +111,22 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
+extension Serve {
+    static func size(_ text: String, flag: String) throws -> Int {
+        guard let value = ByteSize.parse(text), value >= 0 else {
+            throw ValidationError("\(flag) \(text) is not a size: give bytes, optionally with K, M or G (e.g. 512M)")
+        }
+        return value
+    }
+}
+
 /// The JSON config file: the same settings as the flags, in snake_case.
 enum ConfigFile {
     static let keys = [
         "host", "port", "storage", "api_keys", "max_body_bytes", "write_timeout_seconds", "query_timeout_seconds",
         "admin_timeout_seconds", "drain_seconds", "cors_origins", "max_concurrent_queries", "max_queued_queries",
         "max_pending_write_bytes", "index_min_vectors", "filtered_exact_limit", "text_inline_build_limit",
+        "s3_endpoint", "s3_region", "s3_path_style", "cache_dir", "cache_memory_bytes", "cache_disk_bytes", "cache_redis_url",
     ]
 
     static func apply(path: String, to settings: inout ServerConfiguration) throws {
@@ -143,6 +168,15 @@ enum ConfigFile {
             case "index_min_vectors": settings.indexMinimumVectors = max(1, Int(try number()))
             case "filtered_exact_limit": settings.filteredExactLimit = max(0, Int(try number()))
             case "text_inline_build_limit": settings.textInlineBuildLimit = max(0, Int(try number()))
+            case "s3_endpoint": settings.s3Endpoint = try string()
+            case "s3_region": settings.s3Region = try string()
+            case "s3_path_style":
+                guard case .bool(let flag) = value else { throw ValidationError("config s3_path_style must be true or false") }
+                settings.s3PathStyle = flag
+            case "cache_dir": settings.cacheDirectory = try string()
+            case "cache_memory_bytes": settings.cacheMemoryBytes = max(0, Int(try number()))
+            case "cache_disk_bytes": settings.cacheDiskBytes = max(0, Int(try number()))
+            case "cache_redis_url": settings.cacheRedisURL = try string()
             default:
                 throw ValidationError("config file \(path): unknown key \"\(key)\"; known keys: \(keys.joined(separator: ", "))")
             }

@@ -90,6 +90,19 @@ final class FullTextTests: XCTestCase {
         XCTAssertEqual(scores(again).map(\.0), scores(before).map(\.0))
     }
 
+    /// A namespace with vectors gets its rows' vectors back after ranking by text; the
+    /// scores must survive that (they were once dropped there).
+    func testBM25ScoresSurviveInNamespacesWithVectors() async throws {
+        let engine = Engine(storage: MemoryBackend())
+        let rows = (1...40).map { #"{"id":\#($0),"vector":[\#(Float($0)),1],"text":"\#($0 % 3 == 0 ? "salmon river" : "stone")"}"# }
+        try await engine.write("v", #"{"schema":{"text":{"type":"string","full_text_search":true}},"upsert_rows":[\#(rows.joined(separator: ","))]}"#)
+        let result = try await engine.query("v", #"{"rank_by":["text","BM25","salmon"],"top_k":5}"#)
+        XCTAssertEqual(result.rows.count, 5)
+        XCTAssertTrue(result.rows.allSatisfy { ($0.score ?? 0) > 0 }, "BM25 rows lost their scores: \(result.rows.map(\.score))")
+        let sum = try await engine.query("v", #"{"rank_by":["Sum",[["text","BM25","salmon"]]],"top_k":5}"#)
+        XCTAssertTrue(sum.rows.allSatisfy { ($0.score ?? 0) > 0 })
+    }
+
     func testExpressionsAndTokenFilters() async throws {
         let engine = Engine(storage: MemoryBackend())
         try await engine.write("ns", #"""

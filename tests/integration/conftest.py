@@ -20,11 +20,12 @@ def free_port() -> int:
 class Server:
     """One freshet process on a private port and data directory."""
 
-    def __init__(self, data_dir, port=None, extra_args=(), storage=None):
+    def __init__(self, data_dir, port=None, extra_args=(), storage=None, env=None):
         self.data_dir = str(data_dir)
         self.port = port or free_port()
         self.storage = storage or f"rocksdb://{self.data_dir}"
         self.extra_args = list(extra_args)
+        self.env = env
         self.proc = None
         self.log_path = os.path.join(self.data_dir + "-logs", f"server-{self.port}.log")
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
@@ -37,7 +38,7 @@ class Server:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [BIN, "serve", "--port", str(self.port), "--storage", self.storage, "--log-level", "warning", *self.extra_args],
-            stdout=log, stderr=log,
+            stdout=log, stderr=log, env=self.env,
         )
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -98,7 +98,7 @@ enum QueryExecutor {
         var rankedByVector = false
         if case .vector? = request.rankBy { rankedByVector = true }
         if !rankedByVector, state.vectors != nil {
-            rows = rows.map { QueryRow(document: state.document($0.document.id)!, distance: $0.distance) }
+            rows = rows.map { QueryRow(document: state.document($0.document.id)!, distance: $0.distance, score: $0.score) }
         }
         return QueryResult(
             rows: rows, aggregations: aggregations, aggregationGroups: groups, include: request.include, exclude: request.exclude,
