@@ -70,9 +70,11 @@ public struct AzureConfiguration: Sendable {
 public final class AzureBlobBackend: StorageBackend {
     public static let kindName = BackendKind("azure")
     static let nonceHeader = "x-ms-meta-freshetwriter"
+    static let chainHeader = "x-ms-meta-freshetchain"
 
     public let configuration: AzureConfiguration
     let runner: RequestRunner
+    let stamps = WriterStamps()
     /// (prefix, last name of a page) → the marker of the page after it.
     let markers = Mutex([String: String]())
 
@@ -129,6 +131,7 @@ public final class AzureBlobBackend: StorageBackend {
         switch response.status {
         case 200:
             guard let etag = response.header("etag") else { throw StorageError(.io, "Azure Get Blob of \(key) returned no ETag") }
+            stamps.record(key, ObjectVersion(etag), Self.stamp(response))
             return StoredObject(body: response.body, version: ObjectVersion(etag))
         case 404 where RequestRunner.errorCode(in: response) != "ContainerNotFound":
             return nil
@@ -161,12 +164,18 @@ public final class AzureBlobBackend: StorageBackend {
         }
     }
 
-    func properties(_ key: String) async throws -> (version: ObjectVersion, size: Int, nonce: String?)? {
+    static func stamp(_ response: ObjectResponse) -> WriterStamp {
+        WriterStamp(writer: response.header(nonceHeader), chainHeader: response.header(chainHeader))
+    }
+
+    func properties(_ key: String) async throws -> (version: ObjectVersion, size: Int, stamp: WriterStamp)? {
         let response = try await runner.run("Get Blob Properties", idempotent: true) { request("HEAD", key: key) }
         switch response.status {
         case 200:
             guard let etag = response.header("etag") else { throw StorageError(.io, "Azure properties of \(key) have no ETag") }
-            return (ObjectVersion(etag), response.header("content-length").flatMap { Int($0) } ?? 0, response.header(Self.nonceHeader))
+            let stamp = Self.stamp(response)
+            stamps.record(key, ObjectVersion(etag), stamp)
+            return (ObjectVersion(etag), response.header("content-length").flatMap { Int($0) } ?? 0, stamp)
         case 404:
             return nil
         default:
@@ -223,25 +232,29 @@ public final class AzureBlobBackend: StorageBackend {
     public func put(_ key: String, _ body: [UInt8], condition: PutCondition) async throws -> ObjectVersion {
         try StorageArguments.check(key: key)
         let nonce = ConditionalPutResolution.makeNonce()
+        let chain = stamps.chain(for: key, condition: condition)
+        var expected: WriterStamp? = nil
+        if case .ifVersion(let version) = condition { expected = stamps.lookup(key, version) }
         var attempts = 0
         while true {
             attempts += 1
             do {
                 let version = body.count > configuration.blockThreshold
-                    ? try await blockPut(key, body, condition: condition, nonce: nonce)
-                    : try await singlePut(key, body, condition: condition, nonce: nonce)
+                    ? try await blockPut(key, body, condition: condition, nonce: nonce, chain: chain)
+                    : try await singlePut(key, body, condition: condition, nonce: nonce, chain: chain)
                 guard let version else { throw conditionFailed(key, condition) }
+                stamps.record(key, version, WriterStamp(writer: nonce, chain: chain))
                 return version
             } catch let error as StorageError where error.code == .ambiguousOutcome {
                 let current = try await properties(key)
-                switch ConditionalPutResolution.resolve(condition: condition, nonce: nonce,
-                                                        current: current.map { ($0.version, $0.nonce) }) {
-                case .succeeded(let version): return version
-                case .conditionFailed: throw conditionFailed(key, condition)
-                case .notApplied:
-                    if attempts >= configuration.retry.maxAttempts { throw error }
-                    try await Task.sleep(for: configuration.retry.delay(beforeRetry: attempts))
+                let resolution = ConditionalPutResolution.resolve(condition: condition, nonce: nonce,
+                                                                  current: current.map { ($0.version, $0.stamp) }, expected: expected)
+                if let version = try settle(resolution, key: key, nonce: nonce, service: "Azure",
+                                            conditionFailed: { conditionFailed(key, condition) }) {
+                    return version
                 }
+                if attempts >= configuration.retry.maxAttempts { throw error }
+                try await Task.sleep(for: configuration.retry.delay(beforeRetry: attempts))
             }
         }
     }
@@ -278,9 +291,13 @@ public final class AzureBlobBackend: StorageBackend {
         }
     }
 
-    func singlePut(_ key: String, _ body: [UInt8], condition: PutCondition, nonce: String) async throws -> ObjectVersion? {
-        let headers = [("x-ms-blob-type", "BlockBlob"), ("content-type", "application/octet-stream"), (Self.nonceHeader, nonce)]
-            + conditionHeaders(condition)
+    func metadataHeaders(nonce: String, chain: [String]) -> [(String, String)] {
+        [(Self.nonceHeader, nonce)] + (chain.isEmpty ? [] : [(Self.chainHeader, chain.joined(separator: ","))])
+    }
+
+    func singlePut(_ key: String, _ body: [UInt8], condition: PutCondition, nonce: String, chain: [String]) async throws -> ObjectVersion? {
+        let headers = [("x-ms-blob-type", "BlockBlob"), ("content-type", "application/octet-stream")]
+            + metadataHeaders(nonce: nonce, chain: chain) + conditionHeaders(condition)
         let response = try await runner.run("Put Blob", idempotent: condition == .none) {
             request("PUT", key: key, headers: headers, body: body)
         }
@@ -289,7 +306,7 @@ public final class AzureBlobBackend: StorageBackend {
 
     /// Put Block for each block, then Put Block List under the condition. Uncommitted
     /// blocks of a failed upload are discarded by Azure after a week.
-    func blockPut(_ key: String, _ body: [UInt8], condition: PutCondition, nonce: String) async throws -> ObjectVersion? {
+    func blockPut(_ key: String, _ body: [UInt8], condition: PutCondition, nonce: String, chain: [String]) async throws -> ObjectVersion? {
         var machine = MultipartUploadMachine(size: body.count, partSize: configuration.blockSize,
                                              concurrency: configuration.blockConcurrency)
         var pending = machine.start()
@@ -320,8 +337,8 @@ public final class AzureBlobBackend: StorageBackend {
                     case .complete(_, let parts):
                         let xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>"
                             + parts.map { "<Latest>\($0.etag)</Latest>" }.joined() + "</BlockList>"
-                        let headers = [("x-ms-blob-content-type", "application/octet-stream"), (Self.nonceHeader, nonce)]
-                            + conditionHeaders(condition)
+                        let headers = [("x-ms-blob-content-type", "application/octet-stream")]
+                            + metadataHeaders(nonce: nonce, chain: chain) + conditionHeaders(condition)
                         let response = try await runner.run("Put Block List", idempotent: condition == .none) {
                             request("PUT", key: key, query: [("comp", "blocklist")], headers: headers, body: Array(xml.utf8))
                         }

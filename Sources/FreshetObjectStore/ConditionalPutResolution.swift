@@ -1,34 +1,78 @@
 import FreshetStorage
+import Synchronization
+
+/// Who wrote an object: the writer nonce of the put that made this version, and the
+/// nonces of the versions it replaced by CAS, newest first (at most
+/// `WriterStamp.chainLimit`). Both travel in the object's metadata.
+public struct WriterStamp: Sendable, Equatable {
+    public static let chainLimit = 8
+    public var writer: String?
+    public var chain: [String]
+
+    public init(writer: String?, chain: [String] = []) {
+        self.writer = writer
+        self.chain = chain
+    }
+
+    /// Parses the comma-separated chain header.
+    public init(writer: String?, chainHeader: String?) {
+        self.writer = writer.flatMap { $0.isEmpty ? nil : $0 }
+        self.chain = (chainHeader ?? "").split(separator: ",").map { String($0).trimmed(" ") }.filter { !$0.isEmpty }
+    }
+
+    /// The chain a CAS over this version carries: this version's writer, then its chain.
+    public var successorChain: [String] { Array(((writer.map { [$0] } ?? []) + chain).prefix(Self.chainLimit)) }
+    public var chainHeader: String { chain.joined(separator: ",") }
+}
 
 /// Settles a conditional put whose outcome is unknown (a server error or a lost
 /// response after the request was sent) by reading the object back.
 ///
-/// Every put carries a random writer nonce in the object's metadata. If the object
-/// now carries our nonce, our put took effect: success, at the version read. If not,
-/// and the object is still in the state the condition required (absent for
-/// create-only, at the expected version for CAS), our put did not happen and may be
-/// sent again. Otherwise someone else's write won: the condition failed. A lost
-/// response therefore never turns a success into a reported failure, and a retry
-/// never writes twice.
+/// Every put carries a random writer nonce; a CAS also carries the chain of writers it
+/// replaced. If the object now carries our nonce, our put took effect. If our nonce is
+/// in its chain, our put took effect and another writer has since built on it
+/// (`superseded`). If the object is still in the state the condition required (absent
+/// for create-only, at the expected version for CAS), our put did not happen and may
+/// be sent again. A condition failure is reported only when it is provable: for
+/// create-only, an object created by someone else (no chain); for CAS, a history that
+/// runs back to the version we expected without passing through our write. Anything else stays
+/// `unknown` — never a guessed failure that could make a caller repeat a write that
+/// happened, never a guessed success.
 public enum ConditionalPutResolution: Equatable, Sendable {
     case succeeded(ObjectVersion)
+    case superseded
     case notApplied
     case conditionFailed
+    case unknown
 
-    /// What the object's current state says about our put.
-    /// - Parameter current: the object's version and writer nonce, nil when absent.
-    public static func resolve(condition: PutCondition, nonce: String,
-                               current: (version: ObjectVersion, nonce: String?)?) -> ConditionalPutResolution {
-        if let current, current.nonce == nonce { return .succeeded(current.version) }
+    /// - Parameters:
+    ///   - current: the object's version and stamp now, nil when absent.
+    ///   - expected: the stamp of the version a CAS expected, if this process read it.
+    public static func resolve(condition: PutCondition, nonce: String, current: (version: ObjectVersion, stamp: WriterStamp)?,
+                               expected: WriterStamp? = nil) -> ConditionalPutResolution {
+        if let current {
+            if current.stamp.writer == nonce { return .succeeded(current.version) }
+            if current.stamp.chain.contains(nonce) { return .superseded }
+        }
         switch condition {
         case .none:
             return .notApplied
         case .ifAbsent:
-            return current == nil ? .notApplied : .conditionFailed
-        case .ifVersion(let expected):
-            return current?.version == expected ? .notApplied : .conditionFailed
+            guard let current else { return .notApplied }
+            return current.stamp.chain.isEmpty ? .conditionFailed : .unknown
+        case .ifVersion(let version):
+            guard let current else { return .unknown }  // deleted since: by whom, after what?
+            if current.version == version { return .notApplied }
+            // The chain is the CAS history back from the current version. If the version
+            // we expected is in it and we are not, its successor was someone else's write.
+            if let writer = expected?.writer, current.stamp.chain.contains(writer) { return .conditionFailed }
+            return .unknown
         }
     }
+
+    /// The version reported for a put that took effect and was overwritten since: it
+    /// matches no stored version, so a CAS against it fails and the caller re-reads.
+    public static func supersededVersion(nonce: String) -> ObjectVersion { ObjectVersion("superseded:\(nonce)") }
 
     /// A fresh writer nonce: 128 random bits, hex.
     public static func makeNonce() -> String {
@@ -40,5 +84,39 @@ public enum ConditionalPutResolution: Equatable, Sendable {
     static func hex16(_ value: UInt64) -> String {
         let digits = String(value, radix: 16)
         return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+}
+
+/// The stamps of versions this process has read or written, so a CAS can name the
+/// writer it replaces. Bounded: old entries fall out (a CAS then carries a shorter
+/// chain, which only makes some lost responses `unknown` instead of settled).
+final class WriterStamps: Sendable {
+    private let cache = Mutex(LRUCache<String, WriterStamp>(budget: 1 << 20))
+
+    func record(_ key: String, _ version: ObjectVersion, _ stamp: WriterStamp) {
+        cache.withLock { $0.set(stamp, for: key + "\u{0}" + version.token, cost: 64 + key.utf8.count) }
+    }
+
+    func lookup(_ key: String, _ version: ObjectVersion) -> WriterStamp? {
+        cache.withLock { $0.value(for: key + "\u{0}" + version.token) }
+    }
+
+    /// The chain a put under `condition` carries.
+    func chain(for key: String, condition: PutCondition) -> [String] {
+        guard case .ifVersion(let version) = condition, let stamp = lookup(key, version) else { return [] }
+        return stamp.successorChain
+    }
+}
+
+/// Turns a resolution into the put's result.
+func settle(_ resolution: ConditionalPutResolution, key: String, nonce: String, service: String,
+            conditionFailed: () -> StorageError) throws -> ObjectVersion? {
+    switch resolution {
+    case .succeeded(let version): return version
+    case .superseded: return ConditionalPutResolution.supersededVersion(nonce: nonce)
+    case .conditionFailed: throw conditionFailed()
+    case .unknown:
+        throw StorageError(.ambiguousOutcome, "\(service) put of \(key): the response was lost and the object has changed since; read it to learn whether this write took effect")
+    case .notApplied: return nil
     }
 }

@@ -42,10 +42,12 @@ public struct GCSConfiguration: Sendable {
 public final class GCSBackend: StorageBackend {
     public static let kindName = BackendKind("gcs")
     static let nonceKey = "freshet-writer"
+    static let chainKey = "freshet-chain"
 
     public let configuration: GCSConfiguration
     let runner: RequestRunner
     let tokens: GCSTokenSource
+    let stamps = WriterStamps()
 
     public init(configuration: GCSConfiguration, transport: any HTTPTransport) {
         self.configuration = configuration
@@ -116,6 +118,7 @@ public final class GCSBackend: StorageBackend {
             guard let generation = response.header("x-goog-generation") else {
                 throw StorageError(.io, "GCS GET of \(key) returned no x-goog-generation")
             }
+            stamps.record(key, ObjectVersion(generation), Self.stamp(response))
             return StoredObject(body: response.body, version: ObjectVersion(generation))
         case 404: return nil
         default: throw unexpected("GET", key, response)
@@ -135,6 +138,7 @@ public final class GCSBackend: StorageBackend {
             guard let generation = response.header("x-goog-generation") else {
                 throw StorageError(.io, "GCS ranged GET of \(key) returned no x-goog-generation")
             }
+            stamps.record(key, ObjectVersion(generation), Self.stamp(response))
             let total = response.header("content-range").flatMap { $0.split(separator: "/").last.flatMap { Int($0) } }
             return StoredObject(body: response.body, version: ObjectVersion(generation), size: total ?? range.lowerBound + response.body.count)
         case 200:
@@ -150,13 +154,19 @@ public final class GCSBackend: StorageBackend {
         }
     }
 
-    /// Generation, size and writer nonce of `key`, nil when absent.
-    func metadata(_ key: String) async throws -> (version: ObjectVersion, size: Int, nonce: String?)? {
+    static func stamp(_ response: ObjectResponse) -> WriterStamp {
+        WriterStamp(writer: response.header("x-goog-meta-" + nonceKey), chainHeader: response.header("x-goog-meta-" + chainKey))
+    }
+
+    /// Generation, size and writer stamp of `key`, nil when absent.
+    func metadata(_ key: String) async throws -> (version: ObjectVersion, size: Int, stamp: WriterStamp)? {
         let response = try await send("metadata GET", idempotent: true, "GET", path: objectPath(key))
         switch response.status {
         case 200:
             let resource = try decode(ObjectResource.self, response, "metadata GET of \(key)")
-            return (ObjectVersion(resource.generation), Int(resource.size ?? "0") ?? 0, resource.metadata?[Self.nonceKey])
+            let stamp = WriterStamp(writer: resource.metadata?[Self.nonceKey], chainHeader: resource.metadata?[Self.chainKey])
+            stamps.record(key, ObjectVersion(resource.generation), stamp)
+            return (ObjectVersion(resource.generation), Int(resource.size ?? "0") ?? 0, stamp)
         case 404: return nil
         default: throw unexpected("metadata GET", key, response)
         }
@@ -191,22 +201,28 @@ public final class GCSBackend: StorageBackend {
     public func put(_ key: String, _ body: [UInt8], condition: PutCondition) async throws -> ObjectVersion {
         try StorageArguments.check(key: key)
         let nonce = ConditionalPutResolution.makeNonce()
+        let chain = stamps.chain(for: key, condition: condition)
+        var expected: WriterStamp? = nil
+        if case .ifVersion(let version) = condition { expected = stamps.lookup(key, version) }
         var attempts = 0
         while true {
             attempts += 1
             do {
-                if let version = try await upload(key, body, condition: condition, nonce: nonce) { return version }
+                if let version = try await upload(key, body, condition: condition, nonce: nonce, chain: chain) {
+                    stamps.record(key, version, WriterStamp(writer: nonce, chain: chain))
+                    return version
+                }
                 throw conditionFailed(key, condition)
             } catch let error as StorageError where error.code == .ambiguousOutcome {
                 let current = try await metadata(key)
-                switch ConditionalPutResolution.resolve(condition: condition, nonce: nonce,
-                                                        current: current.map { ($0.version, $0.nonce) }) {
-                case .succeeded(let version): return version
-                case .conditionFailed: throw conditionFailed(key, condition)
-                case .notApplied:
-                    if attempts >= configuration.retry.maxAttempts { throw error }
-                    try await Task.sleep(for: configuration.retry.delay(beforeRetry: attempts))
+                let resolution = ConditionalPutResolution.resolve(condition: condition, nonce: nonce,
+                                                                  current: current.map { ($0.version, $0.stamp) }, expected: expected)
+                if let version = try settle(resolution, key: key, nonce: nonce, service: "GCS",
+                                            conditionFailed: { conditionFailed(key, condition) }) {
+                    return version
                 }
+                if attempts >= configuration.retry.maxAttempts { throw error }
+                try await Task.sleep(for: configuration.retry.delay(beforeRetry: attempts))
             }
         }
     }
@@ -219,7 +235,7 @@ public final class GCSBackend: StorageBackend {
     }
 
     /// One multipart upload; nil when the precondition failed.
-    func upload(_ key: String, _ body: [UInt8], condition: PutCondition, nonce: String) async throws -> ObjectVersion? {
+    func upload(_ key: String, _ body: [UInt8], condition: PutCondition, nonce: String, chain: [String]) async throws -> ObjectVersion? {
         var query = [("uploadType", "multipart")]
         switch condition {
         case .none: break
@@ -228,7 +244,9 @@ public final class GCSBackend: StorageBackend {
             guard version.token.allSatisfy(\.isNumber) else { return nil }  // not a generation: cannot match
             query.append(("ifGenerationMatch", version.token))
         }
-        var metadata = "{\"name\":\(jsonString(configuration.prefix + key)),\"metadata\":{\"\(Self.nonceKey)\":\(jsonString(nonce))}"
+        var metadata = "{\"name\":\(jsonString(configuration.prefix + key)),\"metadata\":{\"\(Self.nonceKey)\":\(jsonString(nonce))"
+        if !chain.isEmpty { metadata += ",\"\(Self.chainKey)\":\(jsonString(chain.joined(separator: ",")))" }
+        metadata += "}"
         if let storageClass = configuration.storageClasses[ObjectKind.of(key)] {
             metadata += ",\"storageClass\":\(jsonString(storageClass))"
         }

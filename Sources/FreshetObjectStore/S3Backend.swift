@@ -15,6 +15,7 @@ import FreshetStorage
 public final class S3Backend: StorageBackend {
     public static let kindName = BackendKind("s3")
     static let nonceHeader = "x-amz-meta-freshet-writer"
+    static let chainHeader = "x-amz-meta-freshet-chain"
 
     public let configuration: S3Configuration
     let transport: any HTTPTransport
@@ -22,6 +23,7 @@ public final class S3Backend: StorageBackend {
     let signer: SigV4Signer
     let scheme: String
     let endpointHost: String
+    let stamps = WriterStamps()
 
     public init(configuration: S3Configuration, transport: any HTTPTransport) {
         self.configuration = configuration
@@ -80,6 +82,10 @@ public final class S3Backend: StorageBackend {
         response.header("etag").map { ObjectVersion($0) }
     }
 
+    static func stamp(_ response: ObjectResponse) -> WriterStamp {
+        WriterStamp(writer: response.header(nonceHeader), chainHeader: response.header(chainHeader))
+    }
+
     // MARK: reads
 
     public func get(_ key: String) async throws -> StoredObject? {
@@ -88,6 +94,7 @@ public final class S3Backend: StorageBackend {
         switch response.status {
         case 200:
             guard let version = Self.etag(response) else { throw StorageError(.io, "S3 GET of \(key) returned no ETag") }
+            stamps.record(key, version, Self.stamp(response))
             return StoredObject(body: response.body, version: version)
         case 404 where RequestRunner.errorCode(in: response) != "NoSuchBucket":
             return nil
@@ -107,6 +114,7 @@ public final class S3Backend: StorageBackend {
         switch response.status {
         case 206:
             guard let version = Self.etag(response) else { throw StorageError(.io, "S3 ranged GET of \(key) returned no ETag") }
+            stamps.record(key, version, Self.stamp(response))
             let total = response.header("content-range").flatMap { $0.split(separator: "/").last.flatMap { Int($0) } }
             return StoredObject(body: response.body, version: version, size: total ?? range.lowerBound + response.body.count)
         case 200:
@@ -123,14 +131,16 @@ public final class S3Backend: StorageBackend {
         }
     }
 
-    /// Version, size and writer nonce of `key`, nil when absent.
-    func head(_ key: String) async throws -> (version: ObjectVersion, size: Int, nonce: String?)? {
+    /// Version, size and writer stamp of `key`, nil when absent.
+    func head(_ key: String) async throws -> (version: ObjectVersion, size: Int, stamp: WriterStamp)? {
         let response = try await runner.run("HEAD", idempotent: true) { request("HEAD", key: key) }
         switch response.status {
         case 200:
             guard let version = Self.etag(response) else { throw StorageError(.io, "S3 HEAD of \(key) returned no ETag") }
             let size = response.header("content-length").flatMap { Int($0) } ?? 0
-            return (version, size, response.header(Self.nonceHeader))
+            let stamp = Self.stamp(response)
+            stamps.record(key, version, stamp)
+            return (version, size, stamp)
         case 404:
             return nil
         default:
@@ -168,24 +178,29 @@ public final class S3Backend: StorageBackend {
     public func put(_ key: String, _ body: [UInt8], condition: PutCondition) async throws -> ObjectVersion {
         try StorageArguments.check(key: key)
         let nonce = ConditionalPutResolution.makeNonce()
+        let chain = stamps.chain(for: key, condition: condition)
+        var expected: WriterStamp? = nil
+        if case .ifVersion(let version) = condition { expected = stamps.lookup(key, version) }
         var conflicts = 0
         while true {
             let outcome: PutOutcome
             do {
                 outcome = body.count > configuration.multipartThreshold
-                    ? try await multipartPut(key, body, condition: condition, nonce: nonce)
-                    : try await singlePut(key, body, condition: condition, nonce: nonce)
+                    ? try await multipartPut(key, body, condition: condition, nonce: nonce, chain: chain)
+                    : try await singlePut(key, body, condition: condition, nonce: nonce, chain: chain)
             } catch let error as StorageError where error.code == .ambiguousOutcome {
                 let current = try await head(key)
-                switch ConditionalPutResolution.resolve(condition: condition, nonce: nonce,
-                                                        current: current.map { ($0.version, $0.nonce) }) {
-                case .succeeded(let version): return version
-                case .conditionFailed: throw conditionFailed(key, condition)
-                case .notApplied: outcome = .retry(error.message)
+                let resolution = ConditionalPutResolution.resolve(condition: condition, nonce: nonce,
+                                                                  current: current.map { ($0.version, $0.stamp) }, expected: expected)
+                if let version = try settle(resolution, key: key, nonce: nonce, service: "S3",
+                                            conditionFailed: { conditionFailed(key, condition) }) {
+                    return version
                 }
+                outcome = .retry(error.message)
             }
             switch outcome {
             case .stored(let version):
+                stamps.record(key, version, WriterStamp(writer: nonce, chain: chain))
                 return version
             case .conditionFailed:
                 throw conditionFailed(key, condition)
@@ -221,8 +236,9 @@ public final class S3Backend: StorageBackend {
         }
     }
 
-    func objectHeaders(_ key: String, nonce: String) -> [(String, String)] {
+    func objectHeaders(_ key: String, nonce: String, chain: [String]) -> [(String, String)] {
         var headers = [("content-type", "application/octet-stream"), (Self.nonceHeader, nonce)]
+        if !chain.isEmpty { headers.append((Self.chainHeader, chain.joined(separator: ","))) }
         if let storageClass = configuration.storageClasses[ObjectKind.of(key)] {
             headers.append(("x-amz-storage-class", storageClass))
         }
@@ -248,15 +264,15 @@ public final class S3Backend: StorageBackend {
         }
     }
 
-    func singlePut(_ key: String, _ body: [UInt8], condition: PutCondition, nonce: String) async throws -> PutOutcome {
-        let headers = objectHeaders(key, nonce: nonce) + conditionHeaders(condition)
+    func singlePut(_ key: String, _ body: [UInt8], condition: PutCondition, nonce: String, chain: [String]) async throws -> PutOutcome {
+        let headers = objectHeaders(key, nonce: nonce, chain: chain) + conditionHeaders(condition)
         let response = try await runner.run("PUT", idempotent: condition == .none) {
             request("PUT", key: key, headers: headers, body: body)
         }
         return try putOutcome(response, key: key, what: "PUT") { Self.etag(response) }
     }
 
-    func multipartPut(_ key: String, _ body: [UInt8], condition: PutCondition, nonce: String) async throws -> PutOutcome {
+    func multipartPut(_ key: String, _ body: [UInt8], condition: PutCondition, nonce: String, chain: [String]) async throws -> PutOutcome {
         // Check the condition first, so a doomed upload sends no parts. The condition
         // is sent again with the completion, where S3 enforces it atomically (some
         // emulators, moto among them, enforce only If-None-Match there).
@@ -278,7 +294,7 @@ public final class S3Backend: StorageBackend {
                 for action in pending {
                     switch action {
                     case .create:
-                        group.addTask { try await self.createUpload(key, nonce: nonce) }
+                        group.addTask { try await self.createUpload(key, nonce: nonce, chain: chain) }
                     case .upload(let part, let range):
                         let slice = Array(body[range]), uploadID = machine.uploadID
                         group.addTask { try await self.uploadPart(key, part: part, body: slice, uploadID: uploadID) }
@@ -311,8 +327,8 @@ public final class S3Backend: StorageBackend {
         return outcome
     }
 
-    func createUpload(_ key: String, nonce: String) async throws -> MultipartUploadMachine.Event {
-        let headers = objectHeaders(key, nonce: nonce)
+    func createUpload(_ key: String, nonce: String, chain: [String]) async throws -> MultipartUploadMachine.Event {
+        let headers = objectHeaders(key, nonce: nonce, chain: chain)
         do {
             let response = try await runner.run("CreateMultipartUpload", idempotent: true) {
                 request("POST", key: key, query: [("uploads", "")], headers: headers)

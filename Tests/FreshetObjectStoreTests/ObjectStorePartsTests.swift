@@ -65,14 +65,32 @@ final class ObjectStorePartsTests: XCTestCase {
     func testConditionalPutResolution() {
         let mine = "n1", v1 = ObjectVersion("v1"), v2 = ObjectVersion("v2")
         typealias R = ConditionalPutResolution
-        XCTAssertEqual(R.resolve(condition: .ifAbsent, nonce: mine, current: (v1, mine)), .succeeded(v1))
+        func at(_ version: ObjectVersion, _ writer: String, _ chain: [String] = []) -> (version: ObjectVersion, stamp: WriterStamp) {
+            (version, WriterStamp(writer: writer, chain: chain))
+        }
+        // Ours: success at the version read.
+        XCTAssertEqual(R.resolve(condition: .ifAbsent, nonce: mine, current: at(v1, mine)), .succeeded(v1))
+        XCTAssertEqual(R.resolve(condition: .ifVersion(v1), nonce: mine, current: at(v2, mine)), .succeeded(v2))
+        // Ours, then built on by someone else: success, superseded.
+        XCTAssertEqual(R.resolve(condition: .ifVersion(v1), nonce: mine, current: at(v2, "b", [mine, "a"])), .superseded)
+        // Still in the required state: ours never happened.
         XCTAssertEqual(R.resolve(condition: .ifAbsent, nonce: mine, current: nil), .notApplied)
-        XCTAssertEqual(R.resolve(condition: .ifAbsent, nonce: mine, current: (v1, "other")), .conditionFailed)
-        XCTAssertEqual(R.resolve(condition: .ifVersion(v1), nonce: mine, current: (v2, mine)), .succeeded(v2))
-        XCTAssertEqual(R.resolve(condition: .ifVersion(v1), nonce: mine, current: (v1, "other")), .notApplied)
-        XCTAssertEqual(R.resolve(condition: .ifVersion(v1), nonce: mine, current: (v2, "other")), .conditionFailed)
-        XCTAssertEqual(R.resolve(condition: .ifVersion(v1), nonce: mine, current: nil), .conditionFailed)
+        XCTAssertEqual(R.resolve(condition: .ifVersion(v1), nonce: mine, current: at(v1, "a")), .notApplied)
+        // Provably lost: created by another writer; built on our expected version by another.
+        XCTAssertEqual(R.resolve(condition: .ifAbsent, nonce: mine, current: at(v1, "other")), .conditionFailed)
+        XCTAssertEqual(R.resolve(condition: .ifVersion(v1), nonce: mine, current: at(v2, "b", ["a"]),
+                                 expected: WriterStamp(writer: "a")), .conditionFailed)
+        // Not provable either way: unknown, never a guess.
+        XCTAssertEqual(R.resolve(condition: .ifVersion(v1), nonce: mine, current: at(v2, "c", ["b", "a"]),
+                                 expected: WriterStamp(writer: "a")), .conditionFailed, "two CAS writes since, neither ours")
+        XCTAssertEqual(R.resolve(condition: .ifVersion(v1), nonce: mine, current: at(v2, "b", ["c"]),
+                                 expected: WriterStamp(writer: "a")), .unknown)
+        XCTAssertEqual(R.resolve(condition: .ifVersion(v1), nonce: mine, current: at(v2, "b")), .unknown)
+        XCTAssertEqual(R.resolve(condition: .ifVersion(v1), nonce: mine, current: nil), .unknown)
+        XCTAssertEqual(R.resolve(condition: .ifAbsent, nonce: mine, current: at(v2, "b", ["c"])), .unknown)
         XCTAssertNotEqual(R.makeNonce(), R.makeNonce())
+        XCTAssertEqual(WriterStamp(writer: "a", chainHeader: "b, c,,").chain, ["b", "c"])
+        XCTAssertEqual(WriterStamp(writer: "w", chain: (0..<10).map(String.init)).successorChain.count, WriterStamp.chainLimit)
     }
 
     func testCredentialChainOrder() throws {

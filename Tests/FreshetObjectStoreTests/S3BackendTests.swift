@@ -118,11 +118,15 @@ final class S3BackendTests: XCTestCase {
                     XCTFail("\(endpoint): a second create-only put of \(key) succeeded")
                 } catch let error as StorageError where error.code == .conditionFailed {}
             }
+            // Three writers race a CAS counter. A lost response is settled by the writer
+            // chain; an outcome that cannot be proven either way is reported as unknown
+            // (never as a failure), and only those may differ from the count.
             let counter = "counter"
             try await store.put(counter, Array("0".utf8))
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            let unknown = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<3 {
                     group.addTask {
+                        var unknown = 0
                         for _ in 0..<10 {
                             while true {
                                 let current = try await store.get(counter)!
@@ -130,12 +134,18 @@ final class S3BackendTests: XCTestCase {
                                 do {
                                     _ = try await store.put(counter, Array(String(value + 1).utf8), condition: .ifVersion(current.version))
                                     break
-                                } catch let error as StorageError where error.code == .conditionFailed { continue }
+                                } catch let error as StorageError where error.code == .conditionFailed {
+                                    continue
+                                } catch let error as StorageError where error.code == .ambiguousOutcome {
+                                    unknown += 1
+                                    break
+                                }
                             }
                         }
+                        return unknown
                     }
                 }
-                try await group.waitForAll()
+                return try await group.reduce(0, +)
             }
             faulty.clearFaults()
             for (key, body) in acknowledged {
@@ -144,8 +154,11 @@ final class S3BackendTests: XCTestCase {
             }
             let listed = try await store.listAll(prefix: "wal/")
             XCTAssertEqual(listed.count, 40, "\(endpoint): \(listed.count) WAL objects, 40 acknowledged")
-            let final = try await store.get(counter).map { String(decoding: $0.body, as: UTF8.self) }
-            XCTAssertEqual(final, "30", "\(endpoint): 30 acknowledged increments, counter says \(final ?? "nil")")
+            let final = try await store.get(counter).map { Int(String(decoding: $0.body, as: UTF8.self))! } ?? -1
+            let settled = 30 - unknown
+            XCTAssertTrue((settled...30).contains(final),
+                          "\(endpoint): \(settled) acknowledged increments and \(unknown) unknown outcomes, counter says \(final)")
+            XCTAssertLessThanOrEqual(unknown, 3, "\(endpoint): the writer chain should settle nearly every lost response")
             let injected = faulty.injected
             XCTAssertGreaterThan(injected[.loseResponse, default: 0], 5, "\(endpoint): too few lost responses to mean anything: \(injected)")
             XCTAssertGreaterThan(injected[.slowDown, default: 0], 5, "\(endpoint): \(injected)")
