@@ -34,6 +34,25 @@ public final class RedisCacheTier: CacheTier {
         }
     }
 
+    /// One MGET for all keys: one round trip however many postings a query needs.
+    public func values(for keys: [String]) async -> [[UInt8]?] {
+        guard !keys.isEmpty else { return [] }
+        do {
+            let reply = try await client.command([Array("MGET".utf8)] + keys.map { Array((keyPrefix + $0).utf8) })
+            guard case .array(let items?) = reply, items.count == keys.count else {
+                counters.withLock { $0.errors += 1; $0.misses += keys.count }
+                return Array(repeating: nil, count: keys.count)
+            }
+            let values = items.map(\.bytes)
+            let hits = values.filter { $0 != nil }.count
+            counters.withLock { $0.hits += hits; $0.misses += keys.count - hits }
+            return values
+        } catch {
+            counters.withLock { $0.errors += 1; $0.misses += keys.count }
+            return Array(repeating: nil, count: keys.count)
+        }
+    }
+
     public func store(_ value: [UInt8], for key: String) async {
         guard value.count <= maxValueBytes else { return }
         do {

@@ -14,6 +14,27 @@ public protocol CacheTier: Sendable {
     func remove(_ key: String) async
     /// Counters since start.
     var statistics: CacheTierStatistics { get }
+    /// Several lookups at once, in the order of `keys` (a tier with a batch command
+    /// overrides this; the default runs the lookups concurrently).
+    func values(for keys: [String]) async -> [[UInt8]?]
+}
+
+extension CacheTier {
+    public func values(for keys: [String]) async -> [[UInt8]?] {
+        if keys.isEmpty { return [] }
+        if keys.count == 1 { return [await value(for: keys[0])] }
+        return await withTaskGroup(of: (Int, [UInt8]?).self) { group in
+            var results = [[UInt8]?](repeating: nil, count: keys.count)
+            var next = 0
+            func add(_ index: Int) { group.addTask { (index, await self.value(for: keys[index])) } }
+            while next < min(16, keys.count) { add(next); next += 1 }
+            while let (index, value) = await group.next() {
+                results[index] = value
+                if next < keys.count { add(next); next += 1 }
+            }
+            return results
+        }
+    }
 }
 
 /// A tier's counters. The hit rate is hits / (hits + misses).
@@ -155,15 +176,41 @@ public final class TieredCacheBackend: StorageBackend {
         return StoredObject(body: Array(whole.body[clamped]), version: whole.version, size: whole.size)
     }
 
+    /// Each tier is asked once for all keys still missing (memory, then disk, then
+    /// Redis in one batch), and whatever no tier had is read from the store in one
+    /// `getMany` — so a query's postings cost one round trip per level, not per posting.
     public func getMany(_ keys: [String]) async throws -> [StoredObject?] {
         var results = [StoredObject?](repeating: nil, count: keys.count)
-        var missing: [Int] = []
+        var pending: [Int] = []
+        var direct: [Int] = []
         for (index, key) in keys.enumerated() {
-            if cacheable(key) { results[index] = try await get(key) } else { missing.append(index) }
+            if cacheable(key) { pending.append(index) } else { direct.append(index) }
         }
-        if !missing.isEmpty {
-            let fetched = try await base.getMany(missing.map { keys[$0] })
-            for (slot, object) in zip(missing, fetched) { results[slot] = object }
+        counters.withLock { $0.reads += pending.count }
+        for (level, tier) in tiers.enumerated() where !pending.isEmpty {
+            let found = await tier.values(for: pending.map { keys[$0] })
+            var still: [Int] = []
+            for (slot, bytes) in zip(pending, found) {
+                if let bytes, let object = CachedObject.decode(bytes) {
+                    results[slot] = object
+                    for upper in tiers[..<level] { await upper.store(bytes, for: keys[slot]) }
+                } else {
+                    still.append(slot)
+                }
+            }
+            pending = still
+        }
+        counters.withLock { $0.storeReads += pending.count }
+        let fromStore = pending + direct
+        if !fromStore.isEmpty {
+            let fetched = try await base.getMany(fromStore.map { keys[$0] })
+            for (slot, object) in zip(fromStore, fetched) {
+                results[slot] = object
+                if let object, cacheable(keys[slot]) {
+                    let bytes = CachedObject.encode(object)
+                    for tier in tiers { await tier.store(bytes, for: keys[slot]) }
+                }
+            }
         }
         return results
     }

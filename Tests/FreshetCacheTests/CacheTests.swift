@@ -1,6 +1,7 @@
 @testable import FreshetRedis
 import FreshetRocksDB
 import FreshetStorage
+import Foundation
 import FreshetStorageConformance
 import NIOCore
 import Synchronization
@@ -190,11 +191,26 @@ final class CacheTests: XCTestCase {
         let ranged = try await second.get(posting, range: 1..<5)
         XCTAssertEqual(ranged, StoredObject(body: [7, 7], version: fromFleet!.version, size: 3))
 
+        // Batches: one lookup per level, then one getMany for the rest.
+        let postings = (0..<20).map { "namespaces/n/0000000000000001/index/postings/\(String(format: "%016x", $0 + 0x100))" }
+        for (index, key) in postings.enumerated() { try await store.base.put(key, [UInt8(index)]) }
+        let half = try await first.getMany(Array(postings[..<10]))
+        XCTAssertEqual(half.map { $0?.body }, (0..<10).map { [UInt8($0)] })
+        let third = node()
+        let all = try await third.getMany(postings + [manifest, "namespaces/n/0000000000000001/index/postings/ffffffffffffffff"])
+        XCTAssertEqual(all.prefix(20).map { $0?.body }, (0..<20).map { [UInt8($0)] })
+        XCTAssertNil(all.last!, "an absent posting is absent")
+        XCTAssertEqual(third.statistics.tiers[1].hits, 10, "the first ten come from Redis in one MGET")
+        XCTAssertEqual(postings.map { store.gets(of: $0) }, [Int](repeating: 1, count: 20), "each posting read from the store once")
+        let again = try await third.getMany(postings)
+        XCTAssertEqual(again.map { $0?.body }, all.prefix(20).map { $0?.body })
+        XCTAssertEqual(third.statistics.tiers[0].hits, 20, "then all from memory")
+
         _ = try await first.get(manifest)
         try await second.put(manifest, [2])
         let fresh = try await first.get(manifest)
         XCTAssertEqual(fresh?.body, [2], "the manifest must never be served from a cache")
-        XCTAssertEqual(store.gets(of: manifest), 2)
+        XCTAssertEqual(store.gets(of: manifest), 3, "every read of the manifest reaches the store (two gets, one getMany)")
     }
 }
 
