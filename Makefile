@@ -20,7 +20,7 @@ ANN_ARGS ?=
 PY_BENCH_TEXT_PACKAGES := tantivy==0.27.0
 TEXT_ARGS ?=
 
-.PHONY: run build test deps test-deps swift-test integration-test bench-write bench-http bench-ann bench-text bench-filter clean
+.PHONY: run build test deps test-deps swift-test integration-test bench-write bench-http bench-ann bench-text bench-filter bench-objectstore clean
 
 run: deps build
 	.build/release/freshet serve --host $(HOST) --port $(PORT) --storage rocksdb://$(DATA)
@@ -99,6 +99,17 @@ FILTER_ARGS ?=
 bench-filter: deps
 	$(SWIFT) build -c release --product freshet-bench-filter
 	.build/release/freshet-bench-filter $(FILTER_ARGS)
+
+# Object storage: a 1M x 128-d namespace on SeaweedFS with 50 ms added to every request;
+# cold and warm query latency, sequential round trips, cache hit rates per level.
+# Starts (and stops) the test services. Options: BENCH_OS_ARGS="--docs 200000 --latency-ms 20".
+BENCH_OS_ARGS ?=
+bench-objectstore: test-deps
+	$(SWIFT) build -c release --product freshet-bench-objectstore
+	@$(PY) tests/services.py start
+	@set -a; . ./.test-services/env; set +a; status=0; \
+	  .build/release/freshet-bench-objectstore $(BENCH_OS_ARGS) || status=$$?; \
+	  $(PY) tests/services.py stop; exit $$status
 
 clean:
 	rm -rf .build $(VENV)

@@ -127,6 +127,13 @@ let package = Package(
             swiftSettings: settings
         ),
         .executableTarget(
+            name: "freshet-bench-objectstore",
+            dependencies: ["FreshetBenchSupport", "FreshetEngine", "FreshetIndex", "FreshetStorage", "FreshetObjectStore",
+                           "FreshetRedis", "FreshetRocksDB"],
+            path: "Benchmarks/ObjectStoreBench",
+            swiftSettings: settings
+        ),
+        .executableTarget(
             name: "freshet-bench-text",
             dependencies: ["FreshetBenchSupport", "FreshetText", "FreshetEngine"],
             path: "Benchmarks/TextBench",

@@ -23,6 +23,8 @@ public struct AzureConfiguration: Sendable {
     public var blockSize: Int
     public var blockConcurrency: Int
     public var batchConcurrency: Int
+    /// GETs of one `getMany` in flight at once (a query's postings in one round trip).
+    public var readConcurrency = 128
     public var retry: RetryPolicy
     /// The REST API version sent as `x-ms-version`.
     public var apiVersion: String
@@ -184,7 +186,7 @@ public final class AzureBlobBackend: StorageBackend {
     }
 
     public func getMany(_ keys: [String]) async throws -> [StoredObject?] {
-        try await concurrentMap(keys, limit: configuration.batchConcurrency) { try await self.get($0) }
+        try await concurrentMap(keys, limit: configuration.readConcurrency) { try await self.get($0) }
     }
 
     public func list(prefix: String, startAfter: String?, limit: Int) async throws -> ListPage {

@@ -13,6 +13,8 @@ public struct GCSConfiguration: Sendable {
     /// `storageClass` per object kind; kinds not listed use the bucket default.
     public var storageClasses: [ObjectKind: String]
     public var batchConcurrency: Int
+    /// GETs of one `getMany` in flight at once (a query's postings in one round trip).
+    public var readConcurrency = 128
     public var retry: RetryPolicy
 
     public init(bucket: String, prefix: String = "", endpoint: String? = nil, authentication: GCSAuthentication,
@@ -173,7 +175,7 @@ public final class GCSBackend: StorageBackend {
     }
 
     public func getMany(_ keys: [String]) async throws -> [StoredObject?] {
-        try await concurrentMap(keys, limit: configuration.batchConcurrency) { try await self.get($0) }
+        try await concurrentMap(keys, limit: configuration.readConcurrency) { try await self.get($0) }
     }
 
     public func list(prefix: String, startAfter: String?, limit: Int) async throws -> ListPage {

@@ -149,7 +149,7 @@ public final class S3Backend: StorageBackend {
     }
 
     public func getMany(_ keys: [String]) async throws -> [StoredObject?] {
-        try await concurrentMap(keys, limit: configuration.batchConcurrency) { try await self.get($0) }
+        try await concurrentMap(keys, limit: configuration.readConcurrency) { try await self.get($0) }
     }
 
     public func list(prefix: String, startAfter: String?, limit: Int) async throws -> ListPage {

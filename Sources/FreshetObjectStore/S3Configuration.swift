@@ -28,6 +28,9 @@ public struct S3Configuration: Sendable {
     public var partConcurrency: Int
     /// Requests of a batch write sent at once. Default 16.
     public var batchConcurrency: Int
+    /// GETs of one `getMany` in flight at once. Default 128: a query's postings are
+    /// fetched in one round trip (S3 serves thousands of GETs per second per prefix).
+    public var readConcurrency = 128
     /// `x-amz-storage-class` per object kind; kinds not listed use the bucket default.
     public var storageClasses: [ObjectKind: String]
     /// Lifecycle rules installed on the bucket by `applyLifecycle()` (empty: left alone).

@@ -273,7 +273,8 @@ actor NamespaceEngine {
         let store = PostingStore(storage: storage, prefix: data.prefix + "index/", dimensions: arena.dimensions,
                                  cacheBytes: configuration.indexCacheBytes, encoding: configuration.indexPostingEncoding)
         let started = VectorIndexer(store: store, metric: state.distanceMetric ?? .cosineDistance, configuration: configuration.index,
-                                    filteredExactLimit: configuration.filteredExactLimit, startingAt: state.sequence, logger: logger)
+                                    filteredExactLimit: configuration.filteredExactLimit, startingAt: state.sequence,
+                                    objectIDFloor: VectorIndexer.objectIDFloor(epoch: epoch), logger: logger)
         indexer = started
         let snapshot = state
         let oldestReplayable = manifest.snapshotSequence + 1

@@ -69,8 +69,16 @@ final class VectorIndexer: Sendable {
     private let wake: AsyncStream<Void>.Continuation
     private let task = Mutex<Task<Void, Never>?>(nil)
 
+    /// Object ids this writer allocates start here (see `objectIDFloor(epoch:)`).
+    let objectIDFloor: UInt64
+
+    /// Posting and checkpoint ids are unique per writer epoch: the epoch in the high 24
+    /// bits, a counter (2^40 objects per epoch) below.
+    static func objectIDFloor(epoch: UInt64) -> UInt64 { (epoch & 0xFF_FFFF) << 40 }
+
     init(store: PostingStore, metric: DistanceMetric, configuration: SPFreshConfiguration, filteredExactLimit: Int,
-         startingAt sequence: UInt64, logger: Logger) {
+         startingAt sequence: UInt64, objectIDFloor: UInt64 = 0, logger: Logger) {
+        self.objectIDFloor = objectIDFloor
         self.filteredExactLimit = filteredExactLimit
         index = SPFreshIndex(dimensions: store.dimensions, store: store, configuration: configuration)
         self.metric = metric
@@ -112,12 +120,14 @@ final class VectorIndexer: Sendable {
             let latest = try await SPFreshIndex<DocumentID>.latestCheckpointKey(in: index.store)
             if let latest, let sequence = SPFreshIndex<DocumentID>.sequence(ofCheckpointKey: latest), sequence + 1 >= oldestReplayable {
                 let loaded = try await index.load(checkpointKey: latest)
+                index.reserveObjectIDs(atLeast: objectIDFloor)
                 if loaded < state.sequence {
                     for change in try await changes(loaded + 1, state.sequence) { apply(change) }
                 }
                 logger.info("vector index loaded from checkpoint", metadata: ["checkpoint_sequence": "\(loaded)", "replayed_to": "\(state.sequence)"])
             } else {
                 try await index.collectGarbage()  // a stale checkpoint and its postings, if any
+                index.reserveObjectIDs(atLeast: objectIDFloor)
                 var ids: [DocumentID] = []
                 var rows: [Float] = []
                 if let arena = state.vectors {

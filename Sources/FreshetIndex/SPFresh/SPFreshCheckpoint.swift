@@ -116,6 +116,13 @@ extension SPFreshIndex {
         return sequence
     }
 
+    /// Makes every object id allocated from now on at least `floor`. A writer passes a
+    /// floor unique to its epoch, so ids written after the last checkpoint by an earlier
+    /// writer (a crashed node, whose objects caches may still hold) are never reused.
+    public func reserveObjectIDs(atLeast floor: UInt64) {
+        core.withLock { core in core.nextObjectID = max(core.nextObjectID, floor) }
+    }
+
     /// Deletes posting objects the in-memory state does not reference and checkpoints
     /// other than the last one loaded or written. Only the index's single writer may
     /// call this, with no background work in flight.

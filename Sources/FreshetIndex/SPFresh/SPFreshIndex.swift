@@ -59,7 +59,10 @@ public struct SPFreshConfiguration: Sendable, Equatable {
     /// A swept posting is rewritten when at least this fraction of it is garbage.
     public var rewriteGarbageRatio = 0.3
     /// Postings fetched per wave when a query has a deadline (checked between waves).
-    public var fetchWave = 16
+    /// On an object store each wave is a sequential round trip, so the default equals
+    /// `searchHeads`: a default query fetches its postings in one round trip, and only
+    /// wider (filtered) probes pay a second.
+    public var fetchWave = 64
     /// Threads that compute placements for a large upsert batch (the RNG rule's head
     /// search is the foreground cost of an insert). 1 by default: under churn the
     /// background worker needs the other core (measured: 2 threads raised p99 during a
