@@ -141,7 +141,7 @@ let package = Package(
         ),
         .testTarget(name: "FreshetStorageTests", dependencies: ["FreshetStorage", "FreshetStorageConformance"], swiftSettings: settings),
         .testTarget(name: "FreshetRocksDBTests", dependencies: ["FreshetRocksDB", "FreshetStorageConformance"], swiftSettings: settings),
-        .testTarget(name: "FreshetObjectStoreTests", dependencies: ["FreshetObjectStore", "FreshetStorage", "FreshetStorageConformance"], swiftSettings: settings),
+        .testTarget(name: "FreshetObjectStoreTests", dependencies: ["FreshetObjectStore", "FreshetStorage", "FreshetStorageConformance", "FreshetEngine"], swiftSettings: settings),
         .testTarget(name: "FreshetCacheTests", dependencies: ["FreshetRedis", "FreshetRocksDB", "FreshetObjectStore", "FreshetStorage", "FreshetStorageConformance"], swiftSettings: settings),
         .testTarget(name: "FreshetIndexTests", dependencies: ["FreshetIndex", "FreshetStorage"], swiftSettings: settings),
         // Fixtures are read by path (#filePath), not bundled.

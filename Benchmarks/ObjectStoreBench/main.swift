@@ -25,6 +25,11 @@ import FreshetRocksDB
 import FreshetStorage
 import Synchronization
 
+/// Unbuffered lines on standard output, so progress shows while the benchmark runs.
+func say(_ text: String) {
+    var line = text + "\n"
+    line.withUTF8 { bytes in _ = write(1, bytes.baseAddress, bytes.count) }
+}
 var documents = 1_000_000
 var dimensions = 128
 var queryCount = 100
@@ -106,38 +111,61 @@ let centers = (0..<1024).map { _ in (0..<dimensions).map { _ in uniform(&random)
     return center.map { $0 + uniform(&random) }
 }
 
-print("object storage: \(documents) × \(dimensions)-d on SeaweedFS (\(endpoint), bucket \(bucket), prefix \(prefix))")
-if reusePrefix == nil {
+say("object storage: \(documents) × \(dimensions)-d on SeaweedFS (\(endpoint), bucket \(bucket), prefix \(prefix))")
+
+/// Waits until the index has folded everything, then folds the WAL into a snapshot and
+/// checkpoint, so the nodes measured next open one snapshot and replay nothing.
+@MainActor func settle(_ engine: Engine) async throws {
+    var reported = ContinuousClock.now
+    while true {
+        let metadata = try await engine.metadata(namespace: "bench")
+        let statistics = await engine.indexStatistics()["bench"]?.index
+        if metadata.unindexedBytes == 0, let statistics, statistics.pendingJobs == 0 { break }
+        if ContinuousClock.now - reported > .seconds(30), let statistics {
+            say("  indexing: \(statistics.heads) heads, \(statistics.deltaEntries) delta entries, \(statistics.pendingJobs) jobs pending, \(metadata.unindexedBytes) bytes unindexed")
+            reported = ContinuousClock.now
+        }
+        try await Task.sleep(for: .milliseconds(200))
+    }
+    if let statistics = await engine.indexStatistics()["bench"]?.index {
+        say("  index: \(statistics.heads) heads, \(statistics.postingEntries) posting entries, \(statistics.deltaEntries) in deltas")
+    }
+    for _ in 0..<20 {
+        if try await engine.compact(namespace: "bench") { return }
+        try await Task.sleep(for: .seconds(1))
+    }
+    fail("the namespace could not be compacted")
+}
+
+@MainActor func build() async throws {
     var configuration = EngineConfiguration()
     configuration.compactionMinEntries = 2
     configuration.compactionMinBytes = 1 << 20
+    // One bulk build over all documents (balanced clustering, RNG replicas), as a
+    // namespace loaded before it is queried gets.
+    configuration.indexMinimumVectors = documents
     let builder = Engine(storage: try s3(http), configuration: configuration)
     let started = ContinuousClock.now
-    for start in stride(from: 0, to: documents, by: 5_000) {
-        var request = WriteRequest()
-        request.distanceMetric = .euclideanSquared
-        request.upsertRows = (start..<min(documents, start + 5_000)).map { id in
-            ["id": .int(Int64(id)), "vector": .array(sample(&random).map { .double(Double($0)) })]
+    if reusePrefix == nil {
+        for start in stride(from: 0, to: documents, by: 5_000) {
+            var request = WriteRequest()
+            request.distanceMetric = .euclideanSquared
+            request.upsertRows = (start..<min(documents, start + 5_000)).map { id in
+                ["id": .int(Int64(id)), "vector": .array(sample(&random).map { .double(Double($0)) })]
+            }
+            _ = try await builder.write(namespace: "bench", request)
         }
-        _ = try await builder.write(namespace: "bench", request)
+        say(String(format: "written in %.1f s", seconds(ContinuousClock.now - started)))
+    } else {
+        say("reusing the namespace under \(prefix)")
     }
-    let written = seconds(ContinuousClock.now - started)
-    while true {
-        let metadata = try await builder.metadata(namespace: "bench")
-        if metadata.unindexedBytes == 0, await builder.indexStatistics()["bench"] != nil { break }
-        try await Task.sleep(for: .milliseconds(200))
-    }
-    // A last small write lets compaction fold everything into a snapshot with a checkpoint.
-    var touch = WriteRequest()
-    touch.upsertRows = [["id": .int(0), "vector": .array(sample(&random).map { .double(Double($0)) })]]
-    _ = try await builder.write(namespace: "bench", touch)
-    try await Task.sleep(for: .seconds(2))
+    try await settle(builder)
     await builder.shutdown()
     let built = seconds(ContinuousClock.now - started)
-    print(String(format: "built: written in %.1f s, indexed and stored in %.1f s (%.0f vectors/s end to end)", written, built, Double(documents) / built))
-} else {
-    print("reusing the namespace under \(prefix)")
+    say(String(format: "indexed, compacted and checkpointed on S3 after %.1f s%@", built,
+                 reusePrefix == nil ? String(format: " (%.0f vectors/s end to end)", Double(documents) / built) : ""))
 }
+try await build()
 
 // MARK: measure
 
@@ -187,7 +215,7 @@ struct Phase {
 
 @MainActor func median(_ values: [Int]) -> Int { values.sorted()[values.count / 2] }
 @MainActor func row(_ phase: Phase) {
-    print(phase.name.padding(toLength: 34, withPad: " ", startingAt: 0)
+    say(phase.name.padding(toLength: 34, withPad: " ", startingAt: 0)
           + String(format: "%9.1f %9.1f %10.1f %12d %12d", percentile(phase.latencies, 0.5), percentile(phase.latencies, 0.99),
                    Double(phase.requests.reduce(0, +)) / Double(max(1, phase.requests.count)), median(phase.sequential),
                    phase.sequential.max() ?? 0))
@@ -202,11 +230,11 @@ let openStart = ContinuousClock.now
 try await open(coldNode)
 let openSeconds = seconds(ContinuousClock.now - openStart)
 let openCounts = coldTransport.take()
-print(String(format: "namespace open on a fresh node (manifest, snapshot, index checkpoint, WAL tail; polled until the index is ready): %.2f s, %d object-store requests, %d sequential round trips",
+say(String(format: "namespace open on a fresh node (manifest, snapshot, index checkpoint, WAL tail; polled until the index is ready): %.2f s, %d object-store requests, %d sequential round trips",
              openSeconds, openCounts.requests, openCounts.sequential))
-print("")
-print("\(queryCount) queries, top 10, single threaded, \(latencyMilliseconds) ms added to every object-store request")
-print("phase                              p50 ms    p99 ms  requests/q  seq. RTs p50  seq. RTs max")
+say("")
+say("\(queryCount) queries, top 10, single threaded, \(latencyMilliseconds) ms added to every object-store request")
+say("phase                              p50 ms    p99 ms  requests/q  seq. RTs p50  seq. RTs max")
 let coldStrong = try await run("cold, strong consistency", engine: coldNode, transport: coldTransport, eventual: false)
 row(coldStrong)
 let coldEventual = try await run("cold, eventual consistency", engine: coldNode, transport: coldTransport, eventual: true)
@@ -263,12 +291,12 @@ await redis.close()
 try? FileManager.default.removeItem(atPath: warmDirectory)
 try? FileManager.default.removeItem(atPath: fleetDirectory)
 
-print("")
-print("cache hit rates (posting reads):")
-print("  node A first pass: \(fillRates)")
-print("  node A warm:       \(warmRates)")
-print("  node B (fleet):    \(fleetRates)")
-print(String(format: "\nturbopuffer's published cold p50 for 1M vectors on real S3: ≈ 340 ms; Freshet cold (strong) p50 here: %.0f ms with %d ms per request",
+say("")
+say("cache hit rates (posting reads):")
+say("  node A first pass: \(fillRates)")
+say("  node A warm:       \(warmRates)")
+say("  node B (fleet):    \(fleetRates)")
+say(String(format: "\nturbopuffer's published cold p50 for 1M vectors on real S3: ≈ 340 ms; Freshet cold (strong) p50 here: %.0f ms with %d ms per request",
              percentile(coldStrong.latencies, 0.5), latencyMilliseconds))
 emit(["event": "objectstore", "docs": documents, "dims": dimensions, "latency_ms": latencyMilliseconds,
       "open_seconds": openSeconds, "open_sequential": openCounts.sequential,

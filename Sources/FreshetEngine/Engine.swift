@@ -114,6 +114,16 @@ public actor Engine {
         return results
     }
 
+    /// Folds the namespace's WAL into a snapshot now (with an index checkpoint first)
+    /// instead of waiting for the thresholds, so a node opening it next reads one
+    /// snapshot and checkpoint and replays nothing. False when it could not (another
+    /// node holds a newer epoch, or the index did not catch up in time).
+    public func compact(namespace id: String) async throws -> Bool {
+        let engine = try await existing(id)
+        _ = try await engine.readState(strong: true)
+        return await engine.compactNow()
+    }
+
     public func metadata(namespace id: String) async throws -> NamespaceMetadata {
         let engine = try await existing(id)
         let state = try await engine.readState(strong: true)

@@ -84,11 +84,12 @@ public enum FreshetServer {
     /// commit, storage closes. Returns normally (exit 0) after a clean drain.
     public static func run(configuration: ServerConfiguration, logger: Logger) async throws {
         try configuration.validate()
-        let opened = try await StorageLocation.parse(configuration.storage).open(
-            cache: CacheSettings(directory: configuration.cacheDirectory, memoryBytes: configuration.cacheMemoryBytes,
-                                 diskBytes: configuration.cacheDiskBytes, redisURL: configuration.cacheRedisURL),
-            environment: ProcessInfo.processInfo.environment,
-            s3: S3Overrides(endpoint: configuration.s3Endpoint, region: configuration.s3Region, pathStyle: configuration.s3PathStyle))
+        let cache = CacheSettings(directory: configuration.cacheDirectory, memoryBytes: configuration.cacheMemoryBytes,
+                                  diskBytes: configuration.cacheDiskBytes, redisURL: configuration.cacheRedisURL)
+        let overrides = S3Overrides(endpoint: configuration.s3Endpoint, region: configuration.s3Region, pathStyle: configuration.s3PathStyle)
+        let environment = ProcessInfo.processInfo.environment
+        let opened = try await configuration.storageRoutes.map { try await $0.open(cache: cache, environment: environment, s3: overrides) }
+            ?? StorageLocation.parse(configuration.storage).open(cache: cache, environment: environment, s3: overrides)
         let storage = opened.backend
         var engineConfiguration = EngineConfiguration()
         engineConfiguration.indexMinimumVectors = configuration.indexMinimumVectors

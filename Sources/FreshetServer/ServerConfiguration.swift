@@ -49,6 +49,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var cacheDiskBytes = 16 << 30
     /// L3: a Redis shared by the fleet (`redis://host:port`). Nil: none.
     public var cacheRedisURL: String? = nil
+    /// A storage router (config file only: `storage_routes`); when set it replaces `storage`.
+    public var storageRoutes: StorageRoutes? = nil
     /// Overrides of the s3:// URL's endpoint, region and addressing.
     public var s3Endpoint: String? = nil
     public var s3Region: String? = nil

@@ -266,3 +266,82 @@ public struct S3Overrides: Sendable, Equatable {
         self.pathStyle = pathStyle
     }
 }
+
+/// A storage router from configuration: named backends (storage URLs), routes by
+/// namespace glob or region, and the default route. The config file's
+/// `storage_routes` key:
+///
+/// ```json
+/// {"backends": {"us": "s3://bucket-us/freshet", "eu": "gs://bucket-eu/freshet"},
+///  "routes": [{"region": "europe-west1", "backends": ["eu", "us"]},
+///             {"namespace": "logs-*", "backends": ["us"]}],
+///  "default": ["us"]}
+/// ```
+///
+/// Each route's first backend is the primary; the rest serve reads when it fails, in
+/// order of preference. The node's caches sit in front of the router.
+public struct StorageRoutes: Sendable, Equatable {
+    public var backends: [String: String]
+    public var routes: [(match: StorageRouter.Route.Match, backends: [String])]
+    public var defaultBackends: [String]
+
+    public init(backends: [String: String], routes: [(match: StorageRouter.Route.Match, backends: [String])], defaultBackends: [String]) {
+        self.backends = backends
+        self.routes = routes
+        self.defaultBackends = defaultBackends
+    }
+
+    public static func == (a: StorageRoutes, b: StorageRoutes) -> Bool {
+        a.backends == b.backends && a.defaultBackends == b.defaultBackends
+            && a.routes.map(\.match) == b.routes.map(\.match) && a.routes.map(\.backends) == b.routes.map(\.backends)
+    }
+
+    /// Opens every backend without caches, routes between them, and puts the node's
+    /// cache tiers in front.
+    public func open(cache: CacheSettings, environment: [String: String], s3 overrides: S3Overrides) async throws -> OpenedStorage {
+        var opened: [String: any StorageBackend] = [:]
+        var closers: [@Sendable () async -> Void] = []
+        let http = AsyncHTTPTransport()
+        closers.append { try? await http.shutdown() }
+        for (name, url) in backends.sorted(by: { $0.key < $1.key }) {
+            let location = try StorageLocation.parse(url)
+            switch location {
+            case .memory:
+                opened[name] = MemoryBackend()
+            case .rocksdb:
+                let single = try await location.open()
+                opened[name] = single.backend
+                closers.insert(single.close, at: 0)
+            case .hybrid:
+                throw ConfigurationError("storage route backend \(name): hybrid:// cannot be routed; route to its object store and use --cache-dir")
+            case .s3, .gcs, .azure:
+                do {
+                    opened[name] = try await location.openObjectStore(environment: environment, overrides: overrides, transport: http)
+                } catch let error as StorageError {
+                    throw ConfigurationError("storage route backend \(name): \(error.message)")
+                }
+            }
+        }
+        let router: StorageRouter
+        do {
+            router = try StorageRouter(backends: opened, routes: routes.map { StorageRouter.Route(match: $0.match, backends: $0.backends) },
+                                       defaultBackends: defaultBackends)
+        } catch let error as StorageError {
+            throw ConfigurationError(error.message)
+        }
+        var tiers: [any CacheTier] = [MemoryCacheTier(budget: cache.memoryBytes)]
+        if let directory = cache.directory {
+            let disk = try await DiskCacheTier(path: directory, budget: cache.diskBytes)
+            tiers.append(disk)
+            closers.insert({ disk.close() }, at: 0)
+        }
+        if let url = cache.redisURL {
+            let client = RedisClient(configuration: try StorageLocation.redisConfiguration(url))
+            tiers.append(RedisCacheTier(client: client))
+            closers.append { await client.close() }
+        }
+        let cached = TieredCacheBackend(base: router, tiers: tiers)
+        let all = closers
+        return OpenedStorage(backend: cached, close: { for close in all { await close() } }, cacheStatistics: { cached.statistics })
+    }
+}

@@ -3,6 +3,7 @@ import Foundation
 import FreshetEngine
 import FreshetRocksDB
 import FreshetServer
+import FreshetStorage
 import Logging
 
 @main
@@ -111,6 +112,43 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
+/// `storage_routes`: {"backends": {name: url}, "routes": [{"namespace"|"region": …, "backends": [names]}], "default": [names]}.
+func parseRoutes(_ value: JSONValue, path: String) throws -> StorageRoutes {
+    guard case .object(let object) = value else { throw ValidationError("config storage_routes must be an object") }
+    for key in object.keys where !["backends", "routes", "default"].contains(key) {
+        throw ValidationError("config storage_routes: unknown key \"\(key)\"; known: backends, routes, default")
+    }
+    guard case .object(let named)? = object["backends"], !named.isEmpty else {
+        throw ValidationError("config storage_routes.backends must name at least one backend: {\"name\": \"s3://bucket/prefix\"}")
+    }
+    var backends: [String: String] = [:]
+    for (name, url) in named {
+        guard let text = url.stringValue else { throw ValidationError("config storage_routes.backends.\(name) must be a storage URL") }
+        backends[name] = text
+    }
+    func names(_ json: JSONValue?, _ field: String) throws -> [String] {
+        guard case .array(let items)? = json, !items.isEmpty, items.allSatisfy({ $0.stringValue != nil }) else {
+            throw ValidationError("config \(field) must be a non-empty array of backend names")
+        }
+        return items.compactMap(\.stringValue)
+    }
+    var routes: [(match: StorageRouter.Route.Match, backends: [String])] = []
+    if let list = object["routes"] {
+        guard case .array(let items) = list else { throw ValidationError("config storage_routes.routes must be an array") }
+        for (index, item) in items.enumerated() {
+            let field = "storage_routes.routes[\(index)]"
+            if let pattern = item["namespace"]?.stringValue {
+                routes.append((.namespace(pattern), try names(item["backends"], field + ".backends")))
+            } else if let region = item["region"]?.stringValue {
+                routes.append((.region(region), try names(item["backends"], field + ".backends")))
+            } else {
+                throw ValidationError("config \(field) needs \"namespace\" (a glob) or \"region\"")
+            }
+        }
+    }
+    return StorageRoutes(backends: backends, routes: routes, defaultBackends: try names(object["default"], "storage_routes.default"))
+}
+
 extension Serve {
     static func size(_ text: String, flag: String) throws -> Int {
         guard let value = ByteSize.parse(text), value >= 0 else {
@@ -127,6 +165,7 @@ enum ConfigFile {
         "admin_timeout_seconds", "drain_seconds", "cors_origins", "max_concurrent_queries", "max_queued_queries",
         "max_pending_write_bytes", "index_min_vectors", "filtered_exact_limit", "text_inline_build_limit",
         "s3_endpoint", "s3_region", "s3_path_style", "cache_dir", "cache_memory_bytes", "cache_disk_bytes", "cache_redis_url",
+        "storage_routes",
     ]
 
     static func apply(path: String, to settings: inout ServerConfiguration) throws {
@@ -177,6 +216,7 @@ enum ConfigFile {
             case "cache_memory_bytes": settings.cacheMemoryBytes = max(0, Int(try number()))
             case "cache_disk_bytes": settings.cacheDiskBytes = max(0, Int(try number()))
             case "cache_redis_url": settings.cacheRedisURL = try string()
+            case "storage_routes": settings.storageRoutes = try parseRoutes(value, path: path)
             default:
                 throw ValidationError("config file \(path): unknown key \"\(key)\"; known keys: \(keys.joined(separator: ", "))")
             }

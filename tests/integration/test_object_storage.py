@@ -144,3 +144,49 @@ def test_killed_server_loses_nothing_on_object_storage(tmp_path, kind):
         assert all(0.0 <= tier["hit_rate"] <= 1.0 for tier in stats["tiers"]), stats
     finally:
         second.kill()
+
+
+def test_storage_routes_place_namespaces_and_merge_the_catalog(tmp_path):
+    """A config-file router: `eu-*` namespaces on GCS, the rest on SeaweedFS; each
+    namespace's objects land in its store, and listing namespaces merges both."""
+    import json
+
+    import boto3
+    import botocore.config
+
+    seaweed = service("FRESHET_TEST_S3_SEAWEED_ENDPOINT")
+    gcs = service("FRESHET_TEST_GCS_ENDPOINT")
+    prefix = f"routes-{uuid.uuid4().hex[:12]}"
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=service("FRESHET_TEST_S3_ACCESS_KEY"),
+               AWS_SECRET_ACCESS_KEY=service("FRESHET_TEST_S3_SECRET_KEY"), STORAGE_EMULATOR_HOST=gcs)
+    config = tmp_path / "freshet.json"
+    config.write_text(json.dumps({
+        "storage_routes": {
+            "backends": {"s3": f"s3://freshet-test/{prefix}", "gcs": f"gs://freshet-test/{prefix}"},
+            "routes": [{"namespace": "eu-*", "backends": ["gcs", "s3"]}],
+            "default": ["s3"],
+        },
+        "s3_endpoint": seaweed, "s3_path_style": True,
+    }))
+    server = Server(tmp_path / "node", env=env, extra_args=["--config", str(config)]).start(timeout=60)
+    try:
+        for namespace in ("eu-docs", "us-docs"):
+            response = requests.post(f"{server.url}/v2/namespaces/{namespace}", timeout=30,
+                                     json={"upsert_rows": [{"id": 1, "vector": [1.0, 2.0], "name": namespace}]})
+            assert response.status_code == 200, response.text
+        listed = requests.get(f"{server.url}/v1/namespaces", timeout=30).json()
+        assert [n["id"] for n in listed["namespaces"]] == ["eu-docs", "us-docs"], listed
+        for namespace in ("eu-docs", "us-docs"):
+            rows = requests.post(f"{server.url}/v2/namespaces/{namespace}/query", timeout=30,
+                                 json={"top_k": 5, "include_attributes": ["name"]}).json()["rows"]
+            assert rows == [{"id": 1, "name": namespace}], rows
+    finally:
+        server.kill()
+    s3 = boto3.client("s3", endpoint_url=seaweed, region_name="us-east-1",
+                      aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+                      config=botocore.config.Config(s3={"addressing_style": "path"}))
+    in_s3 = [o["Key"] for o in s3.list_objects_v2(Bucket="freshet-test", Prefix=prefix + "/").get("Contents", [])]
+    in_gcs = [o["name"] for o in requests.get(f"{gcs}/storage/v1/b/freshet-test/o", params={"prefix": prefix + "/"},
+                                               timeout=10).json().get("items", [])]
+    assert any("/namespaces/us-docs/" in key for key in in_s3) and not any("eu-docs" in key for key in in_s3), in_s3
+    assert any("/namespaces/eu-docs/" in key for key in in_gcs) and not any("us-docs" in key for key in in_gcs), in_gcs

@@ -705,6 +705,19 @@ actor NamespaceEngine {
         startTextBuildIfNeeded()  // the schema may have changed again meanwhile
     }
 
+    /// Folds everything committed so far into a snapshot now, whatever the thresholds
+    /// (after an index checkpoint covering it). Returns whether the manifest now names
+    /// a snapshot at the current sequence.
+    func compactNow() async -> Bool {
+        while compacting { await withCheckedContinuation { compactionWaiters.append($0) } }
+        guard closedReason == nil else { return false }
+        if manifest.snapshotSequence < state.sequence {
+            compacting = true
+            await compact(state)
+        }
+        return manifest.snapshotSequence >= state.sequence
+    }
+
     func close(reason: EngineError) async {
         closedReason = reason
         textBuild?.task.cancel()
