@@ -88,8 +88,12 @@ public enum FreshetServer {
                                   diskBytes: configuration.cacheDiskBytes, redisURL: configuration.cacheRedisURL)
         let overrides = S3Overrides(endpoint: configuration.s3Endpoint, region: configuration.s3Region, pathStyle: configuration.s3PathStyle)
         let environment = ProcessInfo.processInfo.environment
-        let opened = try await configuration.storageRoutes.map { try await $0.open(cache: cache, environment: environment, s3: overrides) }
-            ?? StorageLocation.parse(configuration.storage).open(cache: cache, environment: environment, s3: overrides)
+        let opened: OpenedStorage
+        if let routes = configuration.storageRoutes {
+            opened = try await routes.open(cache: cache, environment: environment, s3: overrides)
+        } else {
+            opened = try await StorageLocation.parse(configuration.storage).open(cache: cache, environment: environment, s3: overrides)
+        }
         let storage = opened.backend
         var engineConfiguration = EngineConfiguration()
         engineConfiguration.indexMinimumVectors = configuration.indexMinimumVectors

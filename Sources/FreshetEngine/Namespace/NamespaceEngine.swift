@@ -141,9 +141,31 @@ actor NamespaceEngine {
     /// Deletes objects of earlier incarnations (left by an interrupted deletion). They
     /// are never read either way; this only reclaims space.
     private static func removeOtherIncarnations(keys: NamespaceKeys, keeping incarnation: UInt64, storage: any StorageBackend, retry: StorageRetry) async throws {
+        // The live incarnation's keys (`<prefix><16 hex>/…`) are skipped, not listed: on
+        // an object store a namespace holds 100,000+ postings, and listing them is a
+        // round trip per thousand. Keys before it are read until the first live key;
+        // keys after it start past `<prefix><16 hex>0` ('0' sorts right after '/').
         let live = keys.data(incarnation).prefix
-        let objects = try await retry.run("list \(keys.prefix)") { try await storage.listAll(prefix: keys.prefix) }
-        let garbage = objects.map(\.key).filter { $0 != keys.manifest && !$0.hasPrefix(live) }
+        var garbage: [String] = []
+        var cursor: String? = nil
+        before: while true {
+            let after = cursor
+            let page = try await retry.run("list \(keys.prefix)") { try await storage.list(prefix: keys.prefix, startAfter: after, limit: 1000) }
+            for object in page.objects {
+                if object.key.hasPrefix(live) { break before }
+                if object.key != keys.manifest { garbage.append(object.key) }
+            }
+            guard let next = page.nextCursor else { break }
+            cursor = next
+        }
+        cursor = String(live.dropLast()) + "0"
+        while true {
+            let after = cursor
+            let page = try await retry.run("list \(keys.prefix)") { try await storage.list(prefix: keys.prefix, startAfter: after, limit: 1000) }
+            garbage += page.objects.map(\.key).filter { $0 != keys.manifest && !$0.hasPrefix(live) }
+            guard let next = page.nextCursor else { break }
+            cursor = next
+        }
         for batch in stride(from: 0, to: garbage.count, by: 256) {
             let operations = garbage[batch..<min(batch + 256, garbage.count)].map { BatchOperation.delete(key: $0) }
             try await retry.run("remove earlier incarnations") { try await storage.write(batch: operations) }
