@@ -119,7 +119,11 @@ final class VectorIndexer: Sendable {
         do {
             let latest = try await SPFreshIndex<DocumentID>.latestCheckpointKey(in: index.store)
             if let latest, let sequence = SPFreshIndex<DocumentID>.sequence(ofCheckpointKey: latest), sequence + 1 >= oldestReplayable {
-                let loaded = try await index.load(checkpointKey: latest)
+                // Only the objects allocated after the checkpoint can be a crashed
+                // writer's garbage: collect those (and older checkpoints), not a listing
+                // of every posting.
+                let loaded = try await index.load(checkpointKey: latest, collectGarbage: false)
+                try await index.collectOrphans()
                 index.reserveObjectIDs(atLeast: objectIDFloor)
                 if loaded < state.sequence {
                     for change in try await changes(loaded + 1, state.sequence) { apply(change) }

@@ -137,6 +137,38 @@ extension SPFreshIndex {
         }
     }
 
+    /// After `load`, before any other work: deletes the posting objects allocated after
+    /// the loaded checkpoint was taken (a crashed writer's, which nothing references;
+    /// ids are allocated in ascending order, so they sort after the checkpoint's
+    /// counter and are listed without listing the rest) and checkpoints other than the
+    /// loaded one. On an object store this costs a round trip or two where listing
+    /// every posting of a large index costs one per thousand. Returns how many
+    /// postings it deleted.
+    @discardableResult
+    public func collectOrphans() async throws -> Int {
+        let (next, referenced, keep) = core.withLock { core in
+            (core.nextObjectID, Set((0..<core.state.postings.count).map { core.state.postings[$0].base }.filter { $0 != 0 }), core.lastCheckpointKey)
+        }
+        var orphans: [UInt64] = []
+        var cursor: String? = next > 0 ? store.key(next - 1) : nil
+        while true {
+            let after = cursor
+            let page = try await store.storage.list(prefix: store.postingsPrefix, startAfter: after, limit: 1000)
+            for object in page.objects {
+                if let id = PostingStore.id(fromKey: object.key.dropFirst(store.postingsPrefix.count)), id >= next, !referenced.contains(id) {
+                    orphans.append(id)
+                }
+            }
+            guard let nextCursor = page.nextCursor else { break }
+            cursor = nextCursor
+        }
+        try await store.delete(orphans)
+        for other in try await store.storage.listAll(prefix: checkpointsPrefix) where other.key != keep {
+            try await store.storage.delete(other.key)
+        }
+        return orphans.count
+    }
+
     private func load(_ body: [UInt8], key: String) throws -> UInt64 {
         var reader = BinaryReader(try ObjectFrame.open(body, kind: Self.checkpointKind, kindName: "index checkpoint", key: key), what: "index checkpoint \(key)")
         let format = try reader.u8()
