@@ -233,32 +233,16 @@ public final class AzureBlobBackend: StorageBackend {
 
     public func put(_ key: String, _ body: [UInt8], condition: PutCondition) async throws -> ObjectVersion {
         try StorageArguments.check(key: key)
-        let nonce = ConditionalPutResolution.makeNonce()
-        let chain = stamps.chain(for: key, condition: condition)
-        var expected: WriterStamp? = nil
-        if case .ifVersion(let version) = condition { expected = stamps.lookup(key, version) }
-        var attempts = 0
-        while true {
-            attempts += 1
-            do {
+        return try await stamps.put(
+            key: key, condition: condition, service: "Azure", retry: configuration.retry,
+            attempt: { nonce, chain in
                 let version = body.count > configuration.blockThreshold
                     ? try await blockPut(key, body, condition: condition, nonce: nonce, chain: chain)
                     : try await singlePut(key, body, condition: condition, nonce: nonce, chain: chain)
-                guard let version else { throw conditionFailed(key, condition) }
-                stamps.record(key, version, WriterStamp(writer: nonce, chain: chain))
-                return version
-            } catch let error as StorageError where error.code == .ambiguousOutcome {
-                let current = try await properties(key)
-                let resolution = ConditionalPutResolution.resolve(condition: condition, nonce: nonce,
-                                                                  current: current.map { ($0.version, $0.stamp) }, expected: expected)
-                if let version = try settle(resolution, key: key, nonce: nonce, service: "Azure",
-                                            conditionFailed: { conditionFailed(key, condition) }) {
-                    return version
-                }
-                if attempts >= configuration.retry.maxAttempts { throw error }
-                try await Task.sleep(for: configuration.retry.delay(beforeRetry: attempts))
-            }
-        }
+                return version.map { .stored($0) } ?? .conditionFailed
+            },
+            readBack: { try await properties(key).map { ($0.version, $0.stamp) } },
+            conditionFailed: { conditionFailed(key, condition) })
     }
 
     func conditionFailed(_ key: String, _ condition: PutCondition) -> StorageError {
@@ -369,10 +353,7 @@ public final class AzureBlobBackend: StorageBackend {
     }
 
     public func write(batch: [BatchOperation]) async throws {
-        for operation in batch { try StorageArguments.check(key: operation.key) }
-        var last: [String: Int] = [:]
-        for (index, operation) in batch.enumerated() { last[operation.key] = index }
-        let effective = batch.enumerated().filter { last[$0.element.key] == $0.offset }.map(\.element)
+        let effective = try effectiveOperations(batch)
         _ = try await concurrentMap(effective, limit: configuration.batchConcurrency) { operation in
             switch operation {
             case .put(let key, let body): _ = try await self.put(key, body, condition: .none)

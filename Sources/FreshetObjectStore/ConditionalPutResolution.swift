@@ -120,3 +120,65 @@ func settle(_ resolution: ConditionalPutResolution, key: String, nonce: String, 
     case .notApplied: return nil
     }
 }
+
+/// What one attempt of a put came to.
+enum PutOutcome: Sendable {
+    case stored(ObjectVersion)
+    case conditionFailed
+    /// Not applied and safe to send again (a conflicting concurrent conditional write).
+    case retry(String)
+}
+
+extension WriterStamps {
+    /// Runs a put to its end the same way on every object store: one nonce for all
+    /// attempts; an attempt whose outcome is unknown settled by reading the object back
+    /// (`ConditionalPutResolution`); a retry only when the put provably did not apply.
+    ///
+    /// - Parameters:
+    ///   - attempt: sends the put with this nonce and writer chain.
+    ///   - readBack: the object's version and stamp now, nil when absent.
+    func put(key: String, condition: PutCondition, service: String, retry: RetryPolicy,
+             attempt: (_ nonce: String, _ chain: [String]) async throws -> PutOutcome,
+             readBack: () async throws -> (version: ObjectVersion, stamp: WriterStamp)?,
+             conditionFailed: () -> StorageError) async throws -> ObjectVersion {
+        let nonce = ConditionalPutResolution.makeNonce()
+        let chain = self.chain(for: key, condition: condition)
+        var expected: WriterStamp? = nil
+        if case .ifVersion(let version) = condition { expected = lookup(key, version) }
+        var attempts = 0
+        while true {
+            attempts += 1
+            let outcome: PutOutcome
+            do {
+                outcome = try await attempt(nonce, chain)
+            } catch let error as StorageError where error.code == .ambiguousOutcome {
+                let resolution = ConditionalPutResolution.resolve(condition: condition, nonce: nonce,
+                                                                  current: try await readBack(), expected: expected)
+                if let version = try settle(resolution, key: key, nonce: nonce, service: service, conditionFailed: conditionFailed) {
+                    return version
+                }
+                outcome = .retry(error.message)
+            }
+            switch outcome {
+            case .stored(let version):
+                record(key, version, WriterStamp(writer: nonce, chain: chain))
+                return version
+            case .conditionFailed:
+                throw conditionFailed()
+            case .retry(let reason):
+                if attempts >= retry.maxAttempts {
+                    throw StorageError(.unavailable, "\(service) put of \(key) kept failing: \(reason)")
+                }
+                try await Task.sleep(for: retry.delay(beforeRetry: attempts))
+            }
+        }
+    }
+}
+
+/// The operations of a batch that take effect: the last one on each key, in order.
+func effectiveOperations(_ batch: [BatchOperation]) throws -> [BatchOperation] {
+    for operation in batch { try StorageArguments.check(key: operation.key) }
+    var last: [String: Int] = [:]
+    for (index, operation) in batch.enumerated() { last[operation.key] = index }
+    return batch.enumerated().filter { last[$0.element.key] == $0.offset }.map(\.element)
+}

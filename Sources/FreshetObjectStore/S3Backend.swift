@@ -177,47 +177,15 @@ public final class S3Backend: StorageBackend {
 
     public func put(_ key: String, _ body: [UInt8], condition: PutCondition) async throws -> ObjectVersion {
         try StorageArguments.check(key: key)
-        let nonce = ConditionalPutResolution.makeNonce()
-        let chain = stamps.chain(for: key, condition: condition)
-        var expected: WriterStamp? = nil
-        if case .ifVersion(let version) = condition { expected = stamps.lookup(key, version) }
-        var conflicts = 0
-        while true {
-            let outcome: PutOutcome
-            do {
-                outcome = body.count > configuration.multipartThreshold
+        return try await stamps.put(
+            key: key, condition: condition, service: "S3", retry: configuration.retry,
+            attempt: { nonce, chain in
+                body.count > configuration.multipartThreshold
                     ? try await multipartPut(key, body, condition: condition, nonce: nonce, chain: chain)
                     : try await singlePut(key, body, condition: condition, nonce: nonce, chain: chain)
-            } catch let error as StorageError where error.code == .ambiguousOutcome {
-                let current = try await head(key)
-                let resolution = ConditionalPutResolution.resolve(condition: condition, nonce: nonce,
-                                                                  current: current.map { ($0.version, $0.stamp) }, expected: expected)
-                if let version = try settle(resolution, key: key, nonce: nonce, service: "S3",
-                                            conditionFailed: { conditionFailed(key, condition) }) {
-                    return version
-                }
-                outcome = .retry(error.message)
-            }
-            switch outcome {
-            case .stored(let version):
-                stamps.record(key, version, WriterStamp(writer: nonce, chain: chain))
-                return version
-            case .conditionFailed:
-                throw conditionFailed(key, condition)
-            case .retry(let reason):
-                conflicts += 1
-                if conflicts >= configuration.retry.maxAttempts {
-                    throw StorageError(.unavailable, "S3 PUT of \(key) kept failing: \(reason)")
-                }
-                try await Task.sleep(for: configuration.retry.delay(beforeRetry: conflicts))
-            }
-        }
-    }
-
-    enum PutOutcome {
-        case stored(ObjectVersion)
-        case conditionFailed
-        case retry(String)
+            },
+            readBack: { try await head(key).map { ($0.version, $0.stamp) } },
+            conditionFailed: { conditionFailed(key, condition) })
     }
 
     func conditionFailed(_ key: String, _ condition: PutCondition) -> StorageError {
@@ -398,11 +366,8 @@ public final class S3Backend: StorageBackend {
     }
 
     public func write(batch: [BatchOperation]) async throws {
-        for operation in batch { try StorageArguments.check(key: operation.key) }
         // The last operation on a key wins, as in an atomic batch.
-        var last: [String: Int] = [:]
-        for (index, operation) in batch.enumerated() { last[operation.key] = index }
-        let effective = batch.enumerated().filter { last[$0.element.key] == $0.offset }.map(\.element)
+        let effective = try effectiveOperations(batch)
         let puts = effective.compactMap { operation -> (String, [UInt8])? in
             if case .put(let key, let body) = operation { return (key, body) } else { return nil }
         }
