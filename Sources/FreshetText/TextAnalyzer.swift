@@ -25,12 +25,13 @@ public struct TextAnalyzerOptions: Sendable, Equatable {
     }
 
     /// Languages the reference names. Tokenizing is language-independent; stemming
-    /// and stop words exist here for English so far (`supportsStemming`).
+    /// exists here for English and Spanish, stop words for English (`supportsStemming`,
+    /// `supportsStopWords`).
     public enum Language: String, Sendable, CaseIterable {
         case arabic, danish, dutch, english, finnish, french, german, greek, hungarian, italian
         case norwegian, portuguese, romanian, russian, spanish, swedish, tamil, turkish
 
-        public var supportsStemming: Bool { self == .english }
+        public var supportsStemming: Bool { self == .english || self == .spanish }
         public var supportsStopWords: Bool { self == .english }
     }
 
@@ -83,7 +84,13 @@ public struct TextAnalyzer: Sendable {
         var term = options.caseSensitive ? String(token) : TextAnalyzer.lowercase(token)
         if options.removeStopwords, options.language.supportsStopWords,
            StopWords.english.contains(options.caseSensitive ? term.lowercased() : term) { return nil }
-        if options.stemming, options.language.supportsStemming { term = EnglishStemmer.stem(term) }
+        if options.stemming {
+            switch options.language {
+            case .english: term = EnglishStemmer.stem(term)
+            case .spanish: term = SpanishStemmer.stem(term)
+            default: break
+            }
+        }
         if options.asciiFolding { term = TextAnalyzer.foldToASCII(term) }
         return term.isEmpty ? nil : term
     }

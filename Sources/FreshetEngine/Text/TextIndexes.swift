@@ -206,7 +206,8 @@ enum TextSearchOptions {
             options.caseSensitive = true
         }
         if options.stemming, !options.language.supportsStemming {
-            throw EngineError.invalid("\(field).full_text_search: stemming for \(options.language.rawValue) is not available in this server yet (english is); set \"stemming\": false")
+            let available = TextAnalyzerOptions.Language.allCases.filter(\.supportsStemming).map(\.rawValue).joined(separator: ", ")
+            throw EngineError.invalid("\(field).full_text_search: stemming for \(options.language.rawValue) is not available in this server yet (\(available) are); set \"stemming\": false")
         }
         if options.removeStopwords, !options.language.supportsStopWords {
             throw EngineError.invalid("\(field).full_text_search: stop words for \(options.language.rawValue) are not available in this server yet (english has them); set \"remove_stopwords\": false")
