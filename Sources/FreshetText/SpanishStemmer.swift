@@ -6,12 +6,13 @@
 /// beginning with y after u, else other verb suffixes (all within RV); a residual
 /// vowel; then acute accents removed.
 public enum SpanishStemmer {
-    typealias Word = [Unicode.Scalar]
-
-    static func scalars(_ text: String) -> Word { Array(text.unicodeScalars) }
-
+    typealias Word = Snowball.Word
+    static func scalars(_ text: String) -> Word { Snowball.scalars(text) }
+    static func longest<T>(_ word: Word, _ candidates: [(Word, T)], from: Int = 0) -> (length: Int, value: T)? {
+        Snowball.longest(word, candidates, from: from)
+    }
+    static func ends(_ word: Word, with text: String) -> Bool { Snowball.ends(word, with: text) }
     static let vowels: Set<Unicode.Scalar> = Set("aeiouáéíóúü".unicodeScalars)
-    static func isVowel(_ c: Unicode.Scalar) -> Bool { vowels.contains(c) }
 
     static let pronouns = ["me", "se", "sela", "selo", "selas", "selos", "la", "le", "lo", "las", "les", "los", "nos"].map(scalars)
     /// Endings a pronoun may follow, with what they become: nil keeps the ending and
@@ -54,23 +55,9 @@ public enum SpanishStemmer {
         return guSensitive.map { (scalars($0), true) } + others.map { (scalars($0), false) }
     }()
 
-    /// The longest of `candidates` that `word` ends with, starting at or after `from`.
-    static func longest<T>(_ word: Word, _ candidates: [(Word, T)], from: Int = 0) -> (length: Int, value: T)? {
-        var best: (Int, T)? = nil
-        for (suffix, value) in candidates where suffix.count <= word.count - from && suffix.count > (best?.0 ?? -1) {
-            if word.suffix(suffix.count).elementsEqual(suffix) { best = (suffix.count, value) }
-        }
-        return best
-    }
-
-    static func ends(_ word: Word, with text: String) -> Bool {
-        let suffix = scalars(text)
-        return word.count >= suffix.count && word.suffix(suffix.count).elementsEqual(suffix)
-    }
-
     public static func stem(_ input: String) -> String {
         var w = scalars(input)
-        let (pV, p1, p2) = regions(w)
+        let (pV, p1, p2) = Snowball.romanceRegions(w, vowels: vowels)
         attachedPronoun(&w, pV: pV)
         if !standardSuffix(&w, p1: p1, p2: p2) && !yVerbSuffix(&w, pV: pV) { verbSuffix(&w, pV: pV) }
         residualSuffix(&w, pV: pV)
@@ -86,34 +73,6 @@ public enum SpanishStemmer {
             }
         }
         return String(out)
-    }
-
-    /// RV, R1, R2 as Snowball defines them for Spanish.
-    static func regions(_ w: Word) -> (Int, Int, Int) {
-        let n = w.count
-        var pV = n
-        if n >= 2 {
-            if isVowel(w[0]) {
-                if !isVowel(w[1]) {
-                    if let next = (2..<n).first(where: { isVowel(w[$0]) }) { pV = next + 1 }
-                } else if let next = (2..<n).first(where: { !isVowel(w[$0]) }) {
-                    pV = next + 1
-                }
-            } else if !isVowel(w[1]) {
-                if let next = (2..<n).first(where: { isVowel(w[$0]) }) { pV = next + 1 }
-            } else if n > 2 {
-                pV = 3
-            }
-        }
-        func after(_ start: Int) -> Int {
-            var i = start
-            while i < n && !isVowel(w[i]) { i += 1 }
-            while i < n && isVowel(w[i]) { i += 1 }
-            return i < n ? i + 1 : n
-        }
-        let p1 = after(0)
-        let p2 = p1 < n ? after(p1) : n
-        return (pV, p1, p2)
     }
 
     static func attachedPronoun(_ w: inout Word, pV: Int) {
