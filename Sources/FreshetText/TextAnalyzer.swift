@@ -25,13 +25,13 @@ public struct TextAnalyzerOptions: Sendable, Equatable {
     }
 
     /// Languages the reference names. Tokenizing is language-independent; stemming
-    /// exists here for English, Spanish and Portuguese, stop words for English (`supportsStemming`,
+    /// exists here for English, Spanish, Portuguese and Italian, stop words for English (`supportsStemming`,
     /// `supportsStopWords`).
     public enum Language: String, Sendable, CaseIterable {
         case arabic, danish, dutch, english, finnish, french, german, greek, hungarian, italian
         case norwegian, portuguese, romanian, russian, spanish, swedish, tamil, turkish
 
-        public var supportsStemming: Bool { self == .english || self == .spanish || self == .portuguese }
+        public var supportsStemming: Bool { [.english, .spanish, .portuguese, .italian].contains(self) }
         public var supportsStopWords: Bool { self == .english }
     }
 
@@ -89,6 +89,7 @@ public struct TextAnalyzer: Sendable {
             case .english: term = EnglishStemmer.stem(term)
             case .spanish: term = SpanishStemmer.stem(term)
             case .portuguese: term = PortugueseStemmer.stem(term)
+            case .italian: term = ItalianStemmer.stem(term)
             default: break
             }
         }
