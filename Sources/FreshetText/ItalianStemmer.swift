@@ -1,5 +1,5 @@
 /// The Snowball Italian stemmer (snowballstem.org/algorithms/italian), written here
-/// and checked against PyPI `snowballstemmer` 3.0.1 (see the fixture's script).
+/// and checked against PyPI `snowballstemmer` 3.0.1 (Tests/FreshetTextTests/Fixtures/make_romance_stems.py).
 ///
 /// Acute accents become grave, qu's u and a u or i between vowels are marked (so they
 /// count as consonants); attached pronouns after a gerund or infinitive; standard
@@ -106,12 +106,6 @@ public enum ItalianStemmer {
     static func standardSuffix(_ w: inout Word, pV: Int, p1: Int, p2: Int) -> Bool {
         guard let found = Snowball.longest(w, standard) else { return false }
         let start = w.count - found.length
-        @discardableResult
-        func removeIfR2(_ suffix: String) -> Bool {
-            guard Snowball.ends(w, with: suffix), w.count - suffix.unicodeScalars.count >= p2 else { return false }
-            w.removeLast(suffix.unicodeScalars.count)
-            return true
-        }
         switch found.value {
         case .amente: guard start >= p1 else { return false }
         case .rv: guard start >= pV else { return false }
@@ -125,19 +119,13 @@ public enum ItalianStemmer {
         }
         switch found.value {
         case .r2ThenIc:
-            removeIfR2("ic")
+            Snowball.removeSuffix(&w, "ic", ifFrom: p2)
         case .amente:
-            if let next = Snowball.longest(w, [("ic", false), ("abil", false), ("os", false), ("iv", true)].map { (scalars($0.0), $0.1) }),
-               w.count - next.length >= p2 {
-                w.removeLast(next.length)
-                if next.value { removeIfR2("at") }
-            }
+            if Snowball.removeLongest(&w, of: ["ic", "abil", "os", "iv"], ifFrom: p2) == "iv" { Snowball.removeSuffix(&w, "at", ifFrom: p2) }
         case .ita:
-            if let next = Snowball.longest(w, ["ic", "abil", "iv"].map { (scalars($0), ()) }), w.count - next.length >= p2 {
-                w.removeLast(next.length)
-            }
+            Snowball.removeLongest(&w, of: ["ic", "abil", "iv"], ifFrom: p2)
         case .iv:
-            if removeIfR2("at") { removeIfR2("ic") }
+            if Snowball.removeSuffix(&w, "at", ifFrom: p2) { Snowball.removeSuffix(&w, "ic", ifFrom: p2) }
         case .r2, .log, .u, .ente, .rv:
             break
         }

@@ -1,5 +1,5 @@
 /// The Snowball Portuguese stemmer (snowballstem.org/algorithms/portuguese), written
-/// here and checked against PyPI `snowballstemmer` 3.0.1 (see the fixture's script).
+/// here and checked against PyPI `snowballstemmer` 3.0.1 (Tests/FreshetTextTests/Fixtures/make_romance_stems.py).
 ///
 /// ã and õ become a~ and o~ for the duration (so the tilde counts as a consonant in
 /// the regions); standard suffixes, else verb suffixes within RV; after either, an i
@@ -74,9 +74,6 @@ public enum PortugueseStemmer {
     static func standardSuffix(_ w: inout Word, pV: Int, p1: Int, p2: Int) -> Bool {
         guard let found = Snowball.longest(w, standard) else { return false }
         let start = w.count - found.length
-        func removeIfR2(_ suffix: String) {
-            if Snowball.ends(w, with: suffix), w.count - suffix.unicodeScalars.count >= p2 { w.removeLast(suffix.unicodeScalars.count) }
-        }
         switch found.value {
         case .amente:
             guard start >= p1 else { return false }
@@ -94,21 +91,13 @@ public enum PortugueseStemmer {
         }
         switch found.value {
         case .amente:
-            if let next = Snowball.longest(w, [("ic", false), ("ad", false), ("os", false), ("iv", true)].map { (scalars($0.0), $0.1) }),
-               w.count - next.length >= p2 {
-                w.removeLast(next.length)
-                if next.value { removeIfR2("at") }
-            }
+            if Snowball.removeLongest(&w, of: ["ic", "ad", "os", "iv"], ifFrom: p2) == "iv" { Snowball.removeSuffix(&w, "at", ifFrom: p2) }
         case .mente:
-            if let next = Snowball.longest(w, ["ante", "avel", "ível"].map { (scalars($0), ()) }), w.count - next.length >= p2 {
-                w.removeLast(next.length)
-            }
+            Snowball.removeLongest(&w, of: ["ante", "avel", "ível"], ifFrom: p2)
         case .idade:
-            if let next = Snowball.longest(w, ["ic", "abil", "iv"].map { (scalars($0), ()) }), w.count - next.length >= p2 {
-                w.removeLast(next.length)
-            }
+            Snowball.removeLongest(&w, of: ["ic", "abil", "iv"], ifFrom: p2)
         case .iv:
-            removeIfR2("at")
+            Snowball.removeSuffix(&w, "at", ifFrom: p2)
         case .r2, .log, .u, .ente, .ira:
             break
         }

@@ -47,4 +47,23 @@ enum Snowball {
         let p2 = p1 < n ? after(p1) : n
         return (pV, p1, p2)
     }
+
+    /// Removes `suffix` when the word ends with it and it starts at or after `limit`
+    /// (a region's start). Returns whether it did.
+    @discardableResult
+    static func removeSuffix(_ w: inout Word, _ suffix: String, ifFrom limit: Int) -> Bool {
+        let count = suffix.unicodeScalars.count
+        guard ends(w, with: suffix), w.count - count >= limit else { return false }
+        w.removeLast(count)
+        return true
+    }
+
+    /// Removes the longest of `suffixes` the word ends with, when it starts at or after
+    /// `limit`; returns the removed suffix.
+    @discardableResult
+    static func removeLongest(_ w: inout Word, of suffixes: [String], ifFrom limit: Int) -> String? {
+        guard let found = longest(w, suffixes.map { (scalars($0), $0) }), w.count - found.length >= limit else { return nil }
+        w.removeLast(found.length)
+        return found.value
+    }
 }

@@ -1,5 +1,5 @@
 /// The Snowball Spanish stemmer (snowballstem.org/algorithms/spanish), written here
-/// and checked against PyPI `snowballstemmer` 3.0.1 (see the fixture's script).
+/// and checked against PyPI `snowballstemmer` 3.0.1 (Tests/FreshetTextTests/Fixtures/make_romance_stems.py).
 ///
 /// Works on Unicode scalars of a lower-cased word: RV, R1 and R2 regions; attached
 /// pronouns after a gerund or infinitive; standard suffixes, else verb suffixes
@@ -95,9 +95,6 @@ public enum SpanishStemmer {
     static func standardSuffix(_ w: inout Word, p1: Int, p2: Int) -> Bool {
         guard let found = longest(w, standard) else { return false }
         let start = w.count - found.length
-        func removeIfR2(_ suffix: String) {
-            if ends(w, with: suffix), w.count - suffix.unicodeScalars.count >= p2 { w.removeLast(suffix.unicodeScalars.count) }
-        }
         switch found.value {
         case .amente:
             guard start >= p1 else { return false }
@@ -112,23 +109,15 @@ public enum SpanishStemmer {
         }
         switch found.value {
         case .r2ThenIc:
-            removeIfR2("ic")
+            Snowball.removeSuffix(&w, "ic", ifFrom: p2)
         case .amente:
-            if let next = longest(w, [("ic", false), ("ad", false), ("os", false), ("iv", true)].map { (scalars($0.0), $0.1) }),
-               w.count - next.length >= p2 {
-                w.removeLast(next.length)
-                if next.value { removeIfR2("at") }
-            }
+            if Snowball.removeLongest(&w, of: ["ic", "ad", "os", "iv"], ifFrom: p2) == "iv" { Snowball.removeSuffix(&w, "at", ifFrom: p2) }
         case .mente:
-            if let next = longest(w, ["able", "ible", "ante"].map { (scalars($0), ()) }), w.count - next.length >= p2 {
-                w.removeLast(next.length)
-            }
+            Snowball.removeLongest(&w, of: ["able", "ible", "ante"], ifFrom: p2)
         case .idad:
-            if let next = longest(w, ["ic", "abil", "iv"].map { (scalars($0), ()) }), w.count - next.length >= p2 {
-                w.removeLast(next.length)
-            }
+            Snowball.removeLongest(&w, of: ["ic", "abil", "iv"], ifFrom: p2)
         case .iv:
-            removeIfR2("at")
+            Snowball.removeSuffix(&w, "at", ifFrom: p2)
         case .r2, .log, .u, .ente:
             break
         }
