@@ -22,7 +22,6 @@ public struct WriterStamp: Sendable, Equatable {
 
     /// The chain a CAS over this version carries: this version's writer, then its chain.
     public var successorChain: [String] { Array(((writer.map { [$0] } ?? []) + chain).prefix(Self.chainLimit)) }
-    public var chainHeader: String { chain.joined(separator: ",") }
 }
 
 /// Settles a conditional put whose outcome is unknown (a server error or a lost

@@ -75,7 +75,6 @@ public protocol HTTPTransport: Sendable {
 /// The production transport: AsyncHTTPClient with a pooled connection per host.
 public final class AsyncHTTPTransport: HTTPTransport {
     public let client: HTTPClient
-    private let ownsClient: Bool
     /// Responses larger than this are refused (the largest object plus headroom).
     public let maxResponseBytes: Int
 
@@ -88,12 +87,11 @@ public final class AsyncHTTPTransport: HTTPTransport {
         configuration.decompression = .disabled
         configuration.redirectConfiguration = .disallow
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        self.ownsClient = true
         self.maxResponseBytes = maxResponseBytes
     }
 
     public func shutdown() async throws {
-        if ownsClient { try await client.shutdown() }
+        try await client.shutdown()
     }
 
     public func send(_ request: ObjectRequest, timeout: Duration) async throws -> ObjectResponse {

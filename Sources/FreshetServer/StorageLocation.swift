@@ -100,6 +100,27 @@ public struct CacheSettings: Sendable, Equatable {
     }
 }
 
+extension CacheSettings {
+    /// The cache tiers in read order — memory, then the disk cache in `directory`
+    /// (when `disk` and a directory is set), then Redis (when a URL is set) — and what
+    /// closes them, first to last.
+    func openTiers(disk: Bool) async throws -> (tiers: [any CacheTier], closers: [@Sendable () async -> Void]) {
+        var tiers: [any CacheTier] = [MemoryCacheTier(budget: memoryBytes)]
+        var closers: [@Sendable () async -> Void] = []
+        if disk, let directory {
+            let tier = try await DiskCacheTier(path: directory, budget: diskBytes)
+            tiers.append(tier)
+            closers.append { tier.close() }
+        }
+        if let redisURL {
+            let client = RedisClient(configuration: try StorageLocation.redisConfiguration(redisURL))
+            tiers.append(RedisCacheTier(client: client))
+            closers.append { await client.close() }
+        }
+        return (tiers, closers)
+    }
+}
+
 /// A storage backend opened for the server, with what must be closed after draining
 /// and the cache statistics `/_debug/cache` reports.
 public struct OpenedStorage: Sendable {
@@ -140,18 +161,13 @@ extension StorageLocation {
                 try? await http.shutdown()
                 throw ConfigurationError(error.message)
             }
-            var upper: [any CacheTier] = [MemoryCacheTier(budget: cache.memoryBytes)]
-            var redisClient: RedisClient? = nil
-            if let url = cache.redisURL {
-                let client = RedisClient(configuration: try Self.redisConfiguration(url))
-                redisClient = client
-                closers.append { await client.close() }
-            }
             if case .hybrid = self {
                 guard let directory = cache.directory else {
                     throw ConfigurationError("hybrid:// storage keeps its hot tier in --cache-dir; set it (e.g. --cache-dir ./cache)")
                 }
-                if let redisClient { upper.append(RedisCacheTier(client: redisClient)) }
+                // The hot tier takes the disk cache's place below memory and Redis.
+                let (upper, tierClosers) = try await cache.openTiers(disk: false)
+                closers += tierClosers
                 let hybrid = try await HybridBackend(cold: objectStore, hotPath: directory,
                                                      policy: .init(hotBudget: cache.diskBytes), upperTiers: upper)
                 closers.insert({ hybrid.close() }, at: 0)
@@ -159,13 +175,8 @@ extension StorageLocation {
                 return OpenedStorage(backend: hybrid, close: { for close in all { await close() } },
                                      cacheStatistics: { hybrid.statistics })
             }
-            var tiers = upper
-            if let directory = cache.directory {
-                let disk = try await DiskCacheTier(path: directory, budget: cache.diskBytes)
-                tiers.append(disk)
-                closers.insert({ disk.close() }, at: 0)
-            }
-            if let redisClient { tiers.append(RedisCacheTier(client: redisClient)) }
+            let (tiers, tierClosers) = try await cache.openTiers(disk: true)
+            closers = tierClosers + closers
             let cached = TieredCacheBackend(base: objectStore, tiers: tiers)
             let all = closers
             return OpenedStorage(backend: cached, close: { for close in all { await close() } },
@@ -329,17 +340,8 @@ public struct StorageRoutes: Sendable, Equatable {
         } catch let error as StorageError {
             throw ConfigurationError(error.message)
         }
-        var tiers: [any CacheTier] = [MemoryCacheTier(budget: cache.memoryBytes)]
-        if let directory = cache.directory {
-            let disk = try await DiskCacheTier(path: directory, budget: cache.diskBytes)
-            tiers.append(disk)
-            closers.insert({ disk.close() }, at: 0)
-        }
-        if let url = cache.redisURL {
-            let client = RedisClient(configuration: try StorageLocation.redisConfiguration(url))
-            tiers.append(RedisCacheTier(client: client))
-            closers.append { await client.close() }
-        }
+        let (tiers, tierClosers) = try await cache.openTiers(disk: true)
+        closers = tierClosers + closers
         let cached = TieredCacheBackend(base: router, tiers: tiers)
         let all = closers
         return OpenedStorage(backend: cached, close: { for close in all { await close() } }, cacheStatistics: { cached.statistics })

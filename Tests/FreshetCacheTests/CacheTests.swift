@@ -135,10 +135,9 @@ final class CacheTests: XCTestCase {
         let statistics = tier!.statistics
         XCTAssertLessThanOrEqual(statistics.bytes ?? .max, 100_000, "disk tier exceeded its budget")
         XCTAssertGreaterThan(statistics.evictions, 0)
-        let k29 = await tier!.value(for: "k29"), k0 = await tier!.value(for: "k0"), k1 = await tier!.value(for: "k1")
+        let k29 = await tier!.value(for: "k29"), k1 = await tier!.value(for: "k1")
         XCTAssertEqual(k29, [UInt8](repeating: 29, count: 10_000))
         XCTAssertNil(k1, "the least recently used entry should have been evicted")
-        _ = k0
         tier!.close()
         tier = nil
         let reopened = try await DiskCacheTier(path: path, budget: 100_000)
