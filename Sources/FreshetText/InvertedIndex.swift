@@ -127,6 +127,21 @@ public struct InvertedIndex: Sendable {
         return (Int(list.frequencies[entry]), list.positions(of: entry))
     }
 
+    /// Whether document `ordinal` holds `terms` at consecutive positions (a phrase);
+    /// needs stored positions.
+    public func holdsSequence(_ terms: [String], in ordinal: UInt32) -> Bool {
+        guard storesPositions, isLive(ordinal), let first = terms.first else { return false }
+        guard let starts = occurrence(of: first, in: ordinal)?.positions else { return false }
+        var following: [Set<UInt32>] = []
+        for term in terms.dropFirst() {
+            guard let positions = occurrence(of: term, in: ordinal)?.positions else { return false }
+            following.append(Set(positions))
+        }
+        return starts.contains { start in
+            following.enumerated().allSatisfy { offset, positions in positions.contains(start + UInt32(offset + 1)) }
+        }
+    }
+
     /// Live ordinals containing `term`, ascending.
     public func documents(containing term: String) -> [UInt32] {
         guard let list = postings[term] else { return [] }

@@ -1,17 +1,29 @@
-/// Stop words removed when `remove_stopwords` is on, per language.
+/// Stop words removed when `remove_stopwords` is on, per language: the lists tantivy
+/// and turbopuffer apply (Lucene's 33 English words, Snowball's lists for twelve more
+/// languages), generated into StopWordLists.swift. Arabic, Greek, Romanian, Tamil and
+/// Turkish have none: removing their stop words removes nothing, as in the reference.
 public enum StopWords {
-    /// The Snowball English stop list (with its contractions).
-    public static let english: Set<String> = Set("""
-    i me my myself we our ours ourselves you your yours yourself yourselves he him his himself
-    she her hers herself it its itself they them their theirs themselves what which who whom
-    this that these those am is are was were be been being have has had having do does did
-    doing would should could ought i'm you're he's she's it's we're they're i've you've we've
-    they've i'd you'd he'd she'd we'd they'd i'll you'll he'll she'll we'll they'll isn't
-    aren't wasn't weren't hasn't haven't hadn't doesn't don't didn't won't wouldn't shan't
-    shouldn't can't cannot couldn't mustn't let's that's who's what's here's there's when's
-    where's why's how's a an the and but if or because as until while of at by for with about
-    against between into through during before after above below to from up down in out on
-    off over under again further then once here there when where why how all any both each
-    few more most other some such no nor not only own same so than too very
-    """.split(whereSeparator: \.isWhitespace).map(String.init))
+    /// The list of `language`, nil when it has none.
+    public static func list(for language: TextAnalyzerOptions.Language) -> Set<String>? {
+        switch language {
+        case .english: english
+        case .danish: danish
+        case .dutch: dutch
+        case .finnish: finnish
+        case .french: french
+        case .german: german
+        case .hungarian: hungarian
+        case .italian: italian
+        case .norwegian: norwegian
+        case .portuguese: portuguese
+        case .russian: russian
+        case .spanish: spanish
+        case .swedish: swedish
+        case .arabic, .greek, .romanian, .tamil, .turkish: nil
+        }
+    }
+
+    static func words(_ text: String) -> Set<String> {
+        Set(text.split(whereSeparator: \.isWhitespace).map(String.init))
+    }
 }

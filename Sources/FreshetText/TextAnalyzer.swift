@@ -24,15 +24,14 @@ public struct TextAnalyzerOptions: Sendable, Equatable {
         var ideographsAreWords: Bool { self != .wordV0 && self != .wordV1 }
     }
 
-    /// Languages the reference names. Tokenizing is language-independent; stemming
-    /// exists here for English, Spanish, Portuguese and Italian, stop words for English (`supportsStemming`,
-    /// `supportsStopWords`).
+    /// Languages the reference names. Tokenizing is language-independent; each
+    /// language has its Snowball stemmer where `supportsStemming` says so, and its stop
+    /// words where `StopWords.list(for:)` has a list.
     public enum Language: String, Sendable, CaseIterable {
         case arabic, danish, dutch, english, finnish, french, german, greek, hungarian, italian
         case norwegian, portuguese, romanian, russian, spanish, swedish, tamil, turkish
 
         public var supportsStemming: Bool { [.english, .spanish, .portuguese, .italian].contains(self) }
-        public var supportsStopWords: Bool { self == .english }
     }
 
     public var tokenizer = Tokenizer.wordV3
@@ -82,8 +81,8 @@ public struct TextAnalyzer: Sendable {
     public func normalize(_ token: Substring) -> String? {
         guard token.utf8.count <= options.maxTokenLength else { return nil }
         var term = options.caseSensitive ? String(token) : TextAnalyzer.lowercase(token)
-        if options.removeStopwords, options.language.supportsStopWords,
-           StopWords.english.contains(options.caseSensitive ? term.lowercased() : term) { return nil }
+        if options.removeStopwords, let stopWords = StopWords.list(for: options.language),
+           stopWords.contains(options.caseSensitive ? term.lowercased() : term) { return nil }
         if options.stemming {
             switch options.language {
             case .english: term = EnglishStemmer.stem(term)

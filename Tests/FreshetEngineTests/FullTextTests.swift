@@ -355,3 +355,62 @@ final class FuzzyAndGlobTests: XCTestCase {
         }
     }
 }
+
+final class TokenFilterIndexTests: XCTestCase {
+    /// ContainsAllTokens, ContainsAnyToken (with and without last_as_prefix) and
+    /// ContainsTokenSequence answered from the inverted index — positions for phrases —
+    /// return exactly what evaluating them on every document returns, through
+    /// replacements, deletes and And/Or/Not combinations.
+    func testTokenFiltersFromTheIndexEqualPerDocumentEvaluation() async throws {
+        var random = SeededRandom(seed: 33)
+        let engine = Engine(storage: MemoryBackend())
+        let words = ["the", "quick", "brown", "fox", "jumps", "jumping", "over", "lazy", "dogs", "dog", "a", "sea", "seal", "seals"]
+        func text() -> String {
+            (0..<Int.random(in: 0..<9, using: &random)).map { _ in words[Int.random(in: 0..<words.count, using: &random)] }.joined(separator: " ")
+        }
+        func document(_ id: Int) -> String {
+            var fields = [#""id":\#(id)"#, #""n":\#(id % 5)"#]
+            if Int.random(in: 0..<6, using: &random) > 0 { fields.append(#""body":"\#(text())""#) }
+            return "{" + fields.joined(separator: ",") + "}"
+        }
+        try await engine.write("ns", #"{"schema":{"body":{"type":"string","full_text_search":{"stemming":true}}}}"#)
+        try await engine.write("ns", #"{"upsert_rows":[\#((0..<500).map(document).joined(separator: ","))]}"#)
+        try await engine.write("ns", #"{"upsert_rows":[\#((0..<100).map { document($0 * 4) }.joined(separator: ","))],"deletes":[1,5,9,13,17,21]}"#)
+
+        func condition() -> String {
+            let query = (0..<Int.random(in: 1..<4, using: &random)).map { _ in words[Int.random(in: 0..<words.count, using: &random)] }
+            switch Int.random(in: 0..<5, using: &random) {
+            case 0: return #"["body","ContainsAllTokens","\#(query.joined(separator: " "))"]"#
+            case 1: return #"["body","ContainsAnyToken","\#(query.joined(separator: " "))"]"#
+            case 2:
+                let op = Bool.random(using: &random) ? "ContainsAllTokens" : "ContainsAnyToken"
+                let prefix = String(query.last!.prefix(Int.random(in: 1..<4, using: &random)))
+                return #"["body","\#(op)","\#((query.dropLast() + [prefix]).joined(separator: " "))",{"last_as_prefix":true}]"#
+            case 3: return #"["n","Eq",\#(Int.random(in: 0..<5, using: &random))]"#
+            default: return #"["body","ContainsTokenSequence","\#(query.joined(separator: " "))"]"#
+            }
+        }
+        func filter(_ depth: Int) -> String {
+            switch depth == 0 ? 0 : Int.random(in: 0..<4, using: &random) {
+            case 1: return #"["And",[\#(filter(depth - 1)),\#(filter(depth - 1))]]"#
+            case 2: return #"["Or",[\#(filter(depth - 1)),\#(filter(depth - 1))]]"#
+            case 3: return #"["Not",\#(filter(depth - 1))]"#
+            default: return condition()
+            }
+        }
+        let state = try await engine.existing("ns").readState(strong: true)
+        var exactFromIndex = 0, nonEmpty = 0
+        for trial in 0..<300 {
+            let json = filter(trial % 3)
+            let compiled = try Filter.compile(JSONParser.parse(json), schema: state.schema, field: "filters")
+            let plan = FilterPlan(compiled, state: state)
+            if plan.candidates != nil, plan.exact { exactFromIndex += 1 }
+            let expected = state.documents.values.filter { compiled.matches($0) }.map(\.id).sorted().map(\.description)
+            if !expected.isEmpty { nonEmpty += 1 }
+            let got = try await engine.ids("ns", #"{"rank_by":["id","asc"],"top_k":10000,"filters":\#(json)}"#)
+            XCTAssertEqual(got, expected, json)
+        }
+        XCTAssertGreaterThan(exactFromIndex, 250, "token filters should be answered exactly from the inverted index")
+        XCTAssertGreaterThan(nonEmpty, 100, "the trials should mostly match something")
+    }
+}

@@ -54,6 +54,9 @@ public indirect enum Filter: Sendable {
         let analyzer: TextAnalyzer
         let terms: [String]
         let lastAsPrefix: Bool
+        /// The `full_text_search` declaration the analyzer came from: the attribute's
+        /// inverted index answers the filter only when it was built from the same one.
+        let declaration: JSONValue
     }
 
     public struct Condition: Sendable {
@@ -197,7 +200,7 @@ public indirect enum Filter: Sendable {
         default:
             throw EngineError.invalid("\(field)[2]: \(name) takes a string or a list of strings, got \(parts[2].typeName)")
         }
-        return TokenQuery(analyzer: analyzer, terms: terms, lastAsPrefix: lastAsPrefix)
+        return TokenQuery(analyzer: analyzer, terms: terms, lastAsPrefix: lastAsPrefix, declaration: declaration)
     }
 
     /// `[attr, "Fuzzy", "query", {"max_edit_distance": [{"min_query_chars": 3, "distance": 0}, …]}]`.

@@ -20,9 +20,10 @@ struct FilterPlan: Sendable {
     init(_ filter: Filter?, state: NamespaceState, materialiseUpTo limit: Int? = nil) {
         self.filter = filter
         indexes = state.attributes
-        let small = limit.map { limit in filter.flatMap { $0.upperBound(in: state.attributes) }.map { $0 <= limit } ?? false } ?? true
+        let sources = FilterIndexes(attributes: state.attributes, text: state.text)
+        let small = limit.map { limit in filter.flatMap { $0.upperBound(in: sources) }.map { $0 <= limit } ?? false } ?? true
         wide = filter != nil && !small
-        if small, let filter, let (bitmap, exact) = filter.candidates(in: state.attributes) {
+        if small, let filter, let (bitmap, exact) = filter.candidates(in: sources) {
             candidates = bitmap
             self.exact = exact
         } else {
@@ -79,7 +80,7 @@ struct FilterPlan: Sendable {
 extension Filter {
     /// Ordinals that can match, from the attribute indexes, and whether exactly those
     /// match; nil when no part of the filter is indexed.
-    func candidates(in indexes: AttributeIndexes) -> (OrdinalBitmap, exact: Bool)? {
+    func candidates(in indexes: FilterIndexes) -> (OrdinalBitmap, exact: Bool)? {
         switch self {
         case .and(let filters):
             var result: OrdinalBitmap?
@@ -101,7 +102,7 @@ extension Filter {
             return (result, exact)
         case .not(let filter):
             guard let (bitmap, exact) = filter.candidates(in: indexes), exact else { return nil }
-            return (indexes.live.subtracting(bitmap), true)
+            return (indexes.attributes.live.subtracting(bitmap), true)
         case .condition(let condition):
             return condition.candidates(in: indexes).map { ($0, true) }
         }
@@ -111,7 +112,7 @@ extension Filter {
 extension Filter {
     /// At most how many documents can match, from the value bitmaps' sizes alone (no
     /// union built); nil when the indexes cannot tell.
-    func upperBound(in indexes: AttributeIndexes) -> Int? {
+    func upperBound(in indexes: FilterIndexes) -> Int? {
         switch self {
         case .and(let filters): return filters.compactMap { $0.upperBound(in: indexes) }.min()
         case .or(let filters):
@@ -120,15 +121,24 @@ extension Filter {
                 guard let bound = filter.upperBound(in: indexes) else { return nil }
                 total += bound
             }
-            return min(total, indexes.live.count)
-        case .not: return indexes.live.count
+            return min(total, indexes.attributes.live.count)
+        case .not: return indexes.attributes.live.count
         case .condition(let condition): return condition.upperBound(in: indexes)
         }
     }
 }
 
+/// What a filter plan reads: the attribute indexes, and the inverted indexes that
+/// answer token filters.
+struct FilterIndexes {
+    let attributes: AttributeIndexes
+    let text: TextIndexes
+}
+
 extension Filter.Condition {
-    func upperBound(in indexes: AttributeIndexes) -> Int? {
+    func upperBound(in filterIndexes: FilterIndexes) -> Int? {
+        if case .tokens(let query) = operand { return tokenUpperBound(query, filterIndexes.text) }
+        let indexes = filterIndexes.attributes
         guard let attribute = indexes.attributes[self.attribute] else { return nil }
         func sum(_ values: [AttributeValue]) -> Int { values.reduce(0) { $0 + (attribute.values[$1]?.count ?? 0) } }
         switch (op, operand) {
@@ -146,7 +156,9 @@ extension Filter.Condition {
     }
 
     /// The exact matching set when the condition can be answered from the indexes.
-    func candidates(in indexes: AttributeIndexes) -> OrdinalBitmap? {
+    func candidates(in filterIndexes: FilterIndexes) -> OrdinalBitmap? {
+        if case .tokens(let query) = operand { return tokenCandidates(query, filterIndexes) }
+        let indexes = filterIndexes.attributes
         guard let attribute = indexes.attributes[self.attribute] else { return nil }
         func matching(_ literal: AttributeValue?) -> OrdinalBitmap {
             guard let literal else { return indexes.live.subtracting(attribute.present) }  // null: missing
@@ -200,5 +212,63 @@ extension Filter.Condition {
         case (.anyGte, .value(let literal)): return range(literal, below: false, inclusive: true)
         default: return nil
         }
+    }
+}
+
+extension Filter.Condition {
+    /// The attribute's inverted index, when it was built from the declaration the
+    /// query's terms were analyzed with (not while a changed one is rebuilt).
+    private func textIndex(_ query: Filter.TokenQuery, _ text: TextIndexes) -> TextIndexes.Attribute? {
+        guard let index = text[attribute], index.declaration == query.declaration else { return nil }
+        return index
+    }
+
+    /// Terms each query position matches: itself, or for a last term taken as a
+    /// prefix every indexed term it starts.
+    private func alternatives(_ query: Filter.TokenQuery, _ index: TextIndexes.Attribute) -> [[String]] {
+        query.terms.enumerated().map { position, term in
+            query.lastAsPrefix && position == query.terms.count - 1 ? index.index.terms(withPrefix: term, limit: .max) : [term]
+        }
+    }
+
+    func tokenUpperBound(_ query: Filter.TokenQuery, _ text: TextIndexes) -> Int? {
+        guard let index = textIndex(query, text) else { return nil }
+        let counts = alternatives(query, index).map { $0.reduce(0) { $0 + index.index.documentFrequency($1) } }
+        switch op {
+        case .containsAnyToken: return counts.reduce(0, +)
+        default: return counts.min() ?? 0
+        }
+    }
+
+    /// Token filters from the inverted index: the documents holding all (or any) of the
+    /// terms, and for a sequence those holding them at consecutive positions — the same
+    /// positions the per-document evaluation compares, since both analyze alike.
+    func tokenCandidates(_ query: Filter.TokenQuery, _ indexes: FilterIndexes) -> OrdinalBitmap? {
+        guard let index = textIndex(query, indexes.text) else { return nil }
+        guard !query.terms.isEmpty else { return OrdinalBitmap() }
+        let lists = alternatives(query, index).map { terms in
+            terms.count == 1 ? index.index.documents(containing: terms[0])
+                             : Array(Set(terms.flatMap { index.index.documents(containing: $0) })).sorted()
+        }
+        var matches: [UInt32]
+        switch op {
+        case .containsAnyToken:
+            matches = Array(Set(lists.joined()))
+        case .containsAllTokens, .containsTokenSequence:
+            var common = lists.min { $0.count < $1.count } ?? []
+            for list in lists where !common.isEmpty {
+                let members = Set(list)
+                common = common.filter(members.contains)
+            }
+            matches = op == .containsAllTokens ? common : common.filter { index.index.holdsSequence(query.terms, in: $0) }
+        default:
+            return nil
+        }
+        var bitmap = OrdinalBitmap()
+        for textOrdinal in matches {
+            guard let id = index.ids[Int(textOrdinal)], let ordinal = indexes.attributes.ordinals[id] else { continue }
+            bitmap.insert(ordinal)
+        }
+        return bitmap
     }
 }

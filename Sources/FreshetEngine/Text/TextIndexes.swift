@@ -159,6 +159,7 @@ enum TextSearchOptions {
 
     static func parse(_ declaration: JSONValue, field: String) throws -> TextAnalyzerOptions {
         var options = TextAnalyzerOptions()
+        options.removeStopwords = true  // the reference's default
         guard case .object(let object) = declaration else {
             if case .bool(true) = declaration { return options }
             throw EngineError.malformed("\(field).full_text_search must be true or an options object")
@@ -200,17 +201,16 @@ enum TextSearchOptions {
         }
         if options.tokenizer == .preTokenizedArray {
             // Tokens are used verbatim: nothing may rewrite them.
-            if object["language"] != nil || options.stemming || options.removeStopwords || object["case_sensitive"]?.boolValue == false {
+            if object["language"] != nil || options.stemming || object["remove_stopwords"]?.boolValue == true
+                || object["case_sensitive"]?.boolValue == false {
                 throw EngineError.invalid("\(field).full_text_search: the pre_tokenized_array tokenizer uses tokens verbatim; remove language, stemming, remove_stopwords and case_sensitive: false")
             }
             options.caseSensitive = true
+            options.removeStopwords = false
         }
         if options.stemming, !options.language.supportsStemming {
             let available = TextAnalyzerOptions.Language.allCases.filter(\.supportsStemming).map(\.rawValue).joined(separator: ", ")
             throw EngineError.invalid("\(field).full_text_search: stemming for \(options.language.rawValue) is not available in this server yet (\(available) are); set \"stemming\": false")
-        }
-        if options.removeStopwords, !options.language.supportsStopWords {
-            throw EngineError.invalid("\(field).full_text_search: stop words for \(options.language.rawValue) are not available in this server yet (english has them); set \"remove_stopwords\": false")
         }
         return options
     }
