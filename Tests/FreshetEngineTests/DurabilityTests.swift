@@ -41,6 +41,39 @@ final class DurabilityTests: XCTestCase {
         XCTAssertEqual(names.names, ["ns"])
     }
 
+    /// Every schema change (declared or inferred) is a new version; the version survives
+    /// snapshots and restarts, and the manifest records the snapshot's schema with it.
+    func testSchemaVersionsAreCountedAndKeptInTheManifest() async throws {
+        let storage = MemoryBackend()
+        let first = Engine(storage: storage, configuration: smallCompaction())
+        func rows(_ range: Range<Int>) -> String { range.map { #"{"id":\#($0),"a":\#($0)}"# }.joined(separator: ",") }
+        try await first.write("ns", #"{"upsert_rows":[\#(rows(0..<1))]}"#)  // a inferred: version 1
+        for batch in 1..<6 { try await first.write("ns", #"{"upsert_rows":[\#(rows(batch * 10..<batch * 10 + 10))]}"#) }
+        var state = try await first.state(namespace: "ns")
+        XCTAssertEqual(state.schemaVersion, 1, "writes that keep the schema do not add versions")
+        try await first.write("ns", #"{"schema":{"t":{"type":"string","full_text_search":true}}}"#)  // version 2
+        try await first.write("ns", #"{"upsert_rows":[{"id":1000,"a":1,"b":"x"}]}"#)  // b inferred: version 3
+        for batch in 6..<30 { try await first.write("ns", #"{"upsert_rows":[\#(rows(batch * 10..<batch * 10 + 10))]}"#) }
+        state = try await first.state(namespace: "ns")
+        XCTAssertEqual(state.schemaVersion, 3)
+        await first.shutdown()
+        try await Task.sleep(for: .milliseconds(100))
+
+        let object = try await storage.get("namespaces/ns/manifest")
+        let manifest = try Manifest.decode(XCTUnwrap(object).body, key: "manifest")
+        XCTAssertGreaterThanOrEqual(manifest.snapshotSequence, state.schemaSequence, "a compaction should have folded the last change")
+        XCTAssertEqual(manifest.schema, Manifest.SchemaRecord(version: 3, sequence: state.schemaSequence, definition: SchemaCodec.json(state.schema)))
+
+        let second = Engine(storage: storage, configuration: smallCompaction())
+        var recovered = try await second.state(namespace: "ns")
+        XCTAssertEqual(recovered.schemaVersion, 3)
+        XCTAssertEqual(recovered.schemaSequence, state.schemaSequence)
+        try await second.write("ns", #"{"schema":{"a":{"type":"int","filterable":false}}}"#)
+        recovered = try await second.state(namespace: "ns")
+        XCTAssertEqual(recovered.schemaVersion, 4)
+        XCTAssertEqual(recovered.schemaSequence, recovered.sequence)
+    }
+
     func testTwoEnginesWritingConcurrentlyLoseNothing() async throws {
         // A little latency per storage call makes the two writers interleave for sure.
         let storage = FaultInjectingBackend(wrapping: MemoryBackend())

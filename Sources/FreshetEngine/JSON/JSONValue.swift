@@ -55,6 +55,15 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
+    /// The value as a UInt64 when it is a non-negative integer.
+    public var uint64Value: UInt64? {
+        switch self {
+        case .int(let value): return UInt64(exactly: value)
+        case .uint(let value): return value
+        default: return nil
+        }
+    }
+
     /// A short name of the JSON type, for error messages.
     public var typeName: String {
         switch self {

@@ -602,6 +602,7 @@ actor NamespaceEngine {
             let previousSequence = latest.snapshotSequence
             latest.snapshotSequence = snapshot.sequence
             latest.snapshotKey = key
+            latest.schema = Manifest.SchemaRecord(snapshot)
             let updated = latest
             do {
                 _ = try await storage.put(keys.manifest, updated.encode(), condition: .ifVersion(object.version))
@@ -617,6 +618,7 @@ actor NamespaceEngine {
             }
             manifest.snapshotSequence = snapshot.sequence
             manifest.snapshotKey = key
+            manifest.schema = updated.schema
             lastSnapshotBytes = body.count
             for sequence in folded.range { recentNonces[sequence] = nil }
             walEntriesSinceSnapshot = Int(state.sequence - snapshot.sequence)

@@ -9,6 +9,10 @@ import FreshetIndex
 /// each document (its `vector` is nil there) — `document(_:)` returns the whole one.
 public struct NamespaceState: Sendable {
     public var schema = NamespaceSchema()
+    /// How many schema changes the namespace has seen (each WAL entry carrying a schema
+    /// is one), and the WAL sequence of the latest; kept in snapshots and the manifest.
+    public private(set) var schemaVersion: UInt64 = 0
+    public private(set) var schemaSequence: UInt64 = 0
     public var distanceMetric: DistanceMetric?
     /// Documents without their vectors.
     public private(set) var documents: [DocumentID: Document] = [:]
@@ -77,7 +81,11 @@ public struct NamespaceState: Sendable {
     }
 
     mutating func apply(_ entry: WALEntry) {
-        if let schema = entry.schema { setSchema(schema) }
+        if let schema = entry.schema {
+            setSchema(schema)
+            schemaVersion += 1
+            schemaSequence = entry.sequence
+        }
         if let metric = entry.distanceMetric { distanceMetric = metric }
         for operation in entry.operations {
             switch operation {
@@ -111,8 +119,11 @@ public struct NamespaceState: Sendable {
         writer.string(distanceMetric?.rawValue ?? "")
         writer.u64(UInt64(documents.count))
         for id in documents.keys { writer.document(document(id)!) }
-        // Full-text segments follow the documents (older snapshots end here).
+        // Full-text segments follow the documents, then the schema's version (older
+        // snapshots end before either).
         text.encode(to: &writer)
+        writer.u64(schemaVersion)
+        writer.u64(schemaSequence)
         return ObjectEnvelope.seal(writer.bytes, kind: .snapshot)
     }
 
@@ -131,6 +142,13 @@ public struct NamespaceState: Sendable {
         // The stored segments, then whatever the schema enables that they lack.
         state.text = reader.isAtEnd ? TextIndexes() : try TextIndexes.decode(from: &reader)
         state.text.configure(for: state.schema, documents: state.documents)
+        if reader.isAtEnd {
+            // Written before schemas were versioned: count what it has as one change.
+            state.schemaVersion = state.schema == NamespaceSchema() ? 0 : 1
+        } else {
+            state.schemaVersion = try reader.u64()
+            state.schemaSequence = try reader.u64()
+        }
         guard reader.isAtEnd else { throw EngineError(.corruptData, "snapshot \(key) has trailing bytes") }
         state.sequence = sequence
         return (state, incarnation)
@@ -155,6 +173,35 @@ struct Manifest: Sendable, Equatable {
     var readOnly = false
     /// Set by `PATCH …/metadata`: the pinning configuration as the API gave it.
     var pinning: JSONValue?
+    /// The schema as of the snapshot: its version (changes counted since creation),
+    /// the WAL sequence that made it, and the declaration — so a reader learns the
+    /// schema generation without opening the snapshot, and a later change is visible
+    /// as a version above it.
+    var schema: SchemaRecord?
+
+    struct SchemaRecord: Sendable, Equatable {
+        var version: UInt64
+        var sequence: UInt64
+        var definition: JSONValue
+
+        init(version: UInt64, sequence: UInt64, definition: JSONValue) {
+            (self.version, self.sequence, self.definition) = (version, sequence, definition)
+        }
+
+        init(_ state: NamespaceState) {
+            self.init(version: state.schemaVersion, sequence: state.schemaSequence, definition: SchemaCodec.json(state.schema))
+        }
+
+        var json: JSONValue {
+            .object(["version": .uint(version), "sequence": .uint(sequence), "definition": definition])
+        }
+
+        init?(_ json: JSONValue?) {
+            guard let json, let version = json["version"]?.uint64Value, let sequence = json["sequence"]?.uint64Value,
+                  let definition = json["definition"] else { return nil }
+            self.init(version: version, sequence: sequence, definition: definition)
+        }
+    }
 
     func encode() -> [UInt8] {
         var object: [String: JSONValue] = [
@@ -168,6 +215,7 @@ struct Manifest: Sendable, Equatable {
         if let snapshotKey { object["snapshot_key"] = .string(snapshotKey) }
         if readOnly { object["read_only"] = .bool(true) }
         if let pinning { object["pinning"] = pinning }
+        if let schema { object["schema"] = schema.json }
         return ObjectEnvelope.seal(JSONWriter.serialize(.object(object)), kind: .manifest)
     }
 
@@ -176,11 +224,8 @@ struct Manifest: Sendable, Equatable {
         let json: JSONValue
         do { json = try JSONParser.parse(payload) } catch { throw EngineError(.corruptData, "manifest \(key) is not valid JSON: \(error)") }
         func unsigned(_ name: String) throws -> UInt64 {
-            switch json[name] {
-            case .int(let value)? where value >= 0: return UInt64(value)
-            case .uint(let value)?: return value
-            default: throw EngineError(.corruptData, "manifest \(key) lacks \(name)")
-            }
+            guard let value = json[name]?.uint64Value else { throw EngineError(.corruptData, "manifest \(key) lacks \(name)") }
+            return value
         }
         guard json["format"]?.intValue == formatVersion else {
             throw EngineError(.corruptData, "manifest \(key) has format \(JSONWriter.string(json["format"] ?? .null)); this build reads \(formatVersion)")
@@ -193,6 +238,7 @@ struct Manifest: Sendable, Equatable {
                                 snapshotKey: json["snapshot_key"]?.stringValue)
         manifest.readOnly = json["read_only"]?.boolValue ?? false
         manifest.pinning = json["pinning"]
+        manifest.schema = SchemaRecord(json["schema"])
         return manifest
     }
 }
