@@ -24,14 +24,37 @@ public struct TextAnalyzerOptions: Sendable, Equatable {
         var ideographsAreWords: Bool { self != .wordV0 && self != .wordV1 }
     }
 
-    /// Languages the reference names. Tokenizing is language-independent; each
-    /// language has its Snowball stemmer where `supportsStemming` says so, and its stop
-    /// words where `StopWords.list(for:)` has a list.
+    /// Languages the reference names. Tokenizing is language-independent; every
+    /// language has its Snowball stemmer (`stem`), and its stop words where
+    /// `StopWords.list(for:)` has a list.
     public enum Language: String, Sendable, CaseIterable {
         case arabic, danish, dutch, english, finnish, french, german, greek, hungarian, italian
         case norwegian, portuguese, romanian, russian, spanish, swedish, tamil, turkish
 
-        public var supportsStemming: Bool { [.english, .spanish, .portuguese, .italian].contains(self) }
+        /// `word` (lowercased) reduced by the language's Snowball stemmer.
+        public func stem(_ word: String) -> String {
+            switch self {
+            case .arabic: ArabicStemmer.stem(word)
+            case .danish: DanishStemmer.stem(word)
+            case .dutch: DutchStemmer.stem(word)
+            case .english: EnglishStemmer.stem(word)
+            case .finnish: FinnishStemmer.stem(word)
+            case .french: FrenchStemmer.stem(word)
+            case .german: GermanStemmer.stem(word)
+            case .greek: GreekStemmer.stem(word)
+            case .hungarian: HungarianStemmer.stem(word)
+            case .italian: ItalianStemmer.stem(word)
+            case .norwegian: NorwegianStemmer.stem(word)
+            case .portuguese: PortugueseStemmer.stem(word)
+            case .romanian: RomanianStemmer.stem(word)
+            case .russian: RussianStemmer.stem(word)
+            case .spanish: SpanishStemmer.stem(word)
+            case .swedish: SwedishStemmer.stem(word)
+            case .tamil: TamilStemmer.stem(word)
+            case .turkish: TurkishStemmer.stem(word)
+            }
+        }
+
     }
 
     public var tokenizer = Tokenizer.wordV3
@@ -83,15 +106,7 @@ public struct TextAnalyzer: Sendable {
         var term = options.caseSensitive ? String(token) : TextAnalyzer.lowercase(token)
         if options.removeStopwords, let stopWords = StopWords.list(for: options.language),
            stopWords.contains(options.caseSensitive ? term.lowercased() : term) { return nil }
-        if options.stemming {
-            switch options.language {
-            case .english: term = EnglishStemmer.stem(term)
-            case .spanish: term = SpanishStemmer.stem(term)
-            case .portuguese: term = PortugueseStemmer.stem(term)
-            case .italian: term = ItalianStemmer.stem(term)
-            default: break
-            }
-        }
+        if options.stemming { term = options.language.stem(term) }
         if options.asciiFolding { term = TextAnalyzer.foldToASCII(term) }
         return term.isEmpty ? nil : term
     }

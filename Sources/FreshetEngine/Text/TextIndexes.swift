@@ -208,10 +208,6 @@ enum TextSearchOptions {
             options.caseSensitive = true
             options.removeStopwords = false
         }
-        if options.stemming, !options.language.supportsStemming {
-            let available = TextAnalyzerOptions.Language.allCases.filter(\.supportsStemming).map(\.rawValue).joined(separator: ", ")
-            throw EngineError.invalid("\(field).full_text_search: stemming for \(options.language.rawValue) is not available in this server yet (\(available) are); set \"stemming\": false")
-        }
         return options
     }
 }

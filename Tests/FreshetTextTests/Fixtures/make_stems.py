@@ -1,12 +1,15 @@
-"""Writes <language>-stems.tsv for spanish, portuguese and italian: words and their
-Snowball stems, the oracle for FreshetText's stemmer tests.
+"""Writes <language>-stems.tsv: words and their Snowball stems, the oracle for
+FreshetText's stemmer tests (every language but English, which make_english_stems.py
+covers).
 
-Words come from text on this machine: the translations in
-/usr/share/locale/<es|pt|pt_BR|it>/LC_MESSAGES/*.mo (gettext catalogs of Debian's
-packages), a fixed random sample plus every word with a suffix the algorithm treats
-specially, plus a few hand-picked words; stems from PyPI `snowballstemmer` 3.0.1.
-Run: python3 make_romance_stems.py [language ...] (needs snowballstemmer); it prints
-how many words it wrote for each.
+Words come from text on this machine (runs of letters and combining marks): the translations in
+/usr/share/locale/<locale>/LC_MESSAGES/*.mo (gettext catalogs of Debian's packages).
+A fixed random sample, plus every word with a suffix the algorithm treats specially
+(the hand-written `suffixes` of the first languages), or else up to 25 words for
+every distinct ending the stemmer removes or rewrites (so rare rules are covered),
+plus a few hand-picked words; stems from PyPI `snowballstemmer` 3.0.1.
+Run: python3 make_stems.py [language ...] (needs snowballstemmer); it prints how
+many words it wrote for each.
 """
 import glob
 import gettext
@@ -14,6 +17,7 @@ import os
 import random
 import re
 import sys
+import unicodedata
 
 import snowballstemmer
 
@@ -43,7 +47,34 @@ LANGUAGES = {
     "differenza", "differenze", "divano", "divanetto", "aiuola", "quattro", "questo", "guardandolo", "mangiarlo",
     "dicendoglielo", "parlarne", "amiche", "lunghe", "perché", "città", "virtù", "andiamo", "finirono"},
     ),
+    "danish": dict(locales="da", seed=19),
+    "norwegian": dict(locales="n[bno]*", seed=23),
+    "swedish": dict(locales="sv", seed=29),
+    "german": dict(locales="de*", seed=31),
+    "dutch": dict(locales="nl", seed=37),
+    "french": dict(locales="fr", seed=41),
+    "romanian": dict(locales="ro*", seed=43),
+    "russian": dict(locales="ru", seed=47),
+    "finnish": dict(locales="fi", seed=53),
+    "hungarian": dict(locales="hu", seed=59),
+    "turkish": dict(locales="tr", seed=61),
+    "greek": dict(locales="el", seed=67),
+    "arabic": dict(locales="ar", seed=71),
+    "tamil": dict(locales="ta", seed=73),
 }
+
+
+def letter_runs(text):
+    """Runs of letters and combining marks (vowel signs, diacritics), which Python's
+    regular expressions do not count as word characters."""
+    run = []
+    for character in text + " ":
+        if unicodedata.category(character)[0] in "LM":
+            run.append(character)
+        elif run:
+            if unicodedata.category(run[0])[0] == "L":
+                yield "".join(run)
+            run = []
 
 
 def words_of(locales, letters):
@@ -55,7 +86,7 @@ def words_of(locales, letters):
         except Exception:
             continue
         for text in catalog._catalog.values():
-            for word in re.findall(f"[{letters}]+", str(text).lower()):
+            for word in re.findall(f"[{letters}]+", str(text).lower()) if letters else letter_runs(str(text).lower()):
                 if 1 <= len(word) <= 24:
                     words.add(word)
     return words
@@ -63,10 +94,20 @@ def words_of(locales, letters):
 
 for language in sys.argv[1:] or LANGUAGES:
     spec = LANGUAGES[language]
-    ordered = sorted(words_of(spec["locales"], spec["letters"]))
+    ordered = sorted(words_of(spec["locales"], spec.get("letters")))
     random.Random(spec["seed"]).shuffle(ordered)
-    chosen = set(ordered[:8000]) | {w for w in ordered if re.search(f"({spec['suffixes']})$", w)} | spec["extra"]
     stemmer = snowballstemmer.stemmer(language)
+    chosen = set(ordered[:8000]) | spec.get("extra", set())
+    if "suffixes" in spec:
+        chosen |= {w for w in ordered if re.search(f"({spec['suffixes']})$", w)}
+    else:
+        by_ending = {}
+        for word in ordered:
+            stem = stemmer.stemWord(word)
+            common = len(os.path.commonprefix([word, stem]))
+            by_ending.setdefault((word[common:], stem[common:]), []).append(word)
+        for examples in by_ending.values():
+            chosen |= set(examples[:25])
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{language}-stems.tsv")
     with open(out, "w", encoding="utf-8") as handle:
         for word in sorted(chosen):
