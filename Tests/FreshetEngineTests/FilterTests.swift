@@ -161,7 +161,7 @@ final class AttributeIndexTests: XCTestCase {
         try await engine.write("ns", #"{"upsert_rows":[\#(updates)],"deletes":[\#(deletes)]}"#)
         try await engine.write("ns", #"{"patch_rows":[{"id":2,"n":null,"tags":["x"]},{"id":4,"s":"zebra"}]}"#)
 
-        func literal(_ op: String) -> String {
+        func literal(_ op: String, _ random: inout SeededRandom) -> String {
             switch op {
             case "In", "NotIn":
                 return Bool.random(using: &random) ? "[\(Int.random(in: -5..<20, using: &random)),\(Int.random(in: -5..<20, using: &random)),null]" : #"["ant","cat"]"#
@@ -180,26 +180,18 @@ final class AttributeIndexTests: XCTestCase {
         }
         let operators = ["Eq", "NotEq", "In", "NotIn", "Lt", "Lte", "Gt", "Gte", "Contains", "NotContains", "ContainsAny", "NotContainsAny",
                          "AnyLt", "AnyLte", "AnyGt", "AnyGte", "Glob", "NotGlob", "IGlob", "NotIGlob"]
-        func condition() -> String {
+        func condition(_ random: inout SeededRandom) -> String {
             let op = operators[Int.random(in: 0..<operators.count, using: &random)]
             var attributes = ["n", "f", "s"]
             if op.hasSuffix("Glob") { attributes = ["s", "tags", "n"] }
             if op.hasPrefix("Contains") || op.hasPrefix("NotContains") || op.hasPrefix("Any") { attributes = ["tags", "nums", "n", "s"] }
             let attribute = attributes[Int.random(in: 0..<attributes.count, using: &random)]
-            return #"["\#(attribute)","\#(op)",\#(literal(op))]"#
-        }
-        func filter(_ depth: Int) -> String {
-            switch depth == 0 ? 0 : Int.random(in: 0..<4, using: &random) {
-            case 1: return #"["And",[\#(filter(depth - 1)),\#(filter(depth - 1))]]"#
-            case 2: return #"["Or",[\#(filter(depth - 1)),\#(filter(depth - 1))]]"#
-            case 3: return #"["Not",\#(filter(depth - 1))]"#
-            default: return condition()
-            }
+            return #"["\#(attribute)","\#(op)",\#(literal(op, &random))]"#
         }
         let state = try await engine.existing("ns").readState(strong: true)
         var indexed = 0
         for trial in 0..<400 {
-            let json = filter(trial % 3)
+            let json = randomFilter(trial % 3, &random) { condition(&$0) }
             let compiled: Filter
             do { compiled = try Filter.compile(JSONParser.parse(json), schema: state.schema, field: "filters") } catch { continue }  // literal of another type
             if FilterPlan(compiled, state: state).candidates != nil { indexed += 1 }

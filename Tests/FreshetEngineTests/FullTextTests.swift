@@ -377,7 +377,7 @@ final class TokenFilterIndexTests: XCTestCase {
         try await engine.write("ns", #"{"upsert_rows":[\#((0..<500).map(document).joined(separator: ","))]}"#)
         try await engine.write("ns", #"{"upsert_rows":[\#((0..<100).map { document($0 * 4) }.joined(separator: ","))],"deletes":[1,5,9,13,17,21]}"#)
 
-        func condition() -> String {
+        func condition(_ random: inout SeededRandom) -> String {
             let query = (0..<Int.random(in: 1..<4, using: &random)).map { _ in words[Int.random(in: 0..<words.count, using: &random)] }
             switch Int.random(in: 0..<5, using: &random) {
             case 0: return #"["body","ContainsAllTokens","\#(query.joined(separator: " "))"]"#
@@ -390,18 +390,10 @@ final class TokenFilterIndexTests: XCTestCase {
             default: return #"["body","ContainsTokenSequence","\#(query.joined(separator: " "))"]"#
             }
         }
-        func filter(_ depth: Int) -> String {
-            switch depth == 0 ? 0 : Int.random(in: 0..<4, using: &random) {
-            case 1: return #"["And",[\#(filter(depth - 1)),\#(filter(depth - 1))]]"#
-            case 2: return #"["Or",[\#(filter(depth - 1)),\#(filter(depth - 1))]]"#
-            case 3: return #"["Not",\#(filter(depth - 1))]"#
-            default: return condition()
-            }
-        }
         let state = try await engine.existing("ns").readState(strong: true)
         var exactFromIndex = 0, nonEmpty = 0
         for trial in 0..<300 {
-            let json = filter(trial % 3)
+            let json = randomFilter(trial % 3, &random) { condition(&$0) }
             let compiled = try Filter.compile(JSONParser.parse(json), schema: state.schema, field: "filters")
             let plan = FilterPlan(compiled, state: state)
             if plan.candidates != nil, plan.exact { exactFromIndex += 1 }

@@ -33,6 +33,16 @@ func assertEngineError(
     }
 }
 
+/// A random filter of `depth` levels of And/Or/Not over conditions `condition` makes.
+func randomFilter(_ depth: Int, _ random: inout SeededRandom, condition: (inout SeededRandom) -> String) -> String {
+    switch depth == 0 ? 0 : Int.random(in: 0..<4, using: &random) {
+    case 1: return #"["And",[\#(randomFilter(depth - 1, &random, condition: condition)),\#(randomFilter(depth - 1, &random, condition: condition))]]"#
+    case 2: return #"["Or",[\#(randomFilter(depth - 1, &random, condition: condition)),\#(randomFilter(depth - 1, &random, condition: condition))]]"#
+    case 3: return #"["Not",\#(randomFilter(depth - 1, &random, condition: condition))]"#
+    default: return condition(&random)
+    }
+}
+
 /// A deterministic generator for test data.
 struct SeededRandom: RandomNumberGenerator {
     var state: UInt64

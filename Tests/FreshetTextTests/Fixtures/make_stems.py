@@ -77,7 +77,8 @@ def letter_runs(text):
             run = []
 
 
-def words_of(locales, letters):
+def catalog_words(locales, letters=None):
+    """Lowercased words of the gettext catalogs of `locales` (a glob)."""
     words = set()
     for path in glob.glob(f"/usr/share/locale/{locales}/LC_MESSAGES/*.mo"):
         try:
@@ -86,30 +87,33 @@ def words_of(locales, letters):
         except Exception:
             continue
         for text in catalog._catalog.values():
-            for word in re.findall(f"[{letters}]+", str(text).lower()) if letters else letter_runs(str(text).lower()):
-                if 1 <= len(word) <= 24:
-                    words.add(word)
+            words.update(re.findall(f"[{letters}]+", str(text).lower()) if letters else letter_runs(str(text).lower()))
     return words
 
 
-for language in sys.argv[1:] or LANGUAGES:
-    spec = LANGUAGES[language]
-    ordered = sorted(words_of(spec["locales"], spec.get("letters")))
-    random.Random(spec["seed"]).shuffle(ordered)
-    stemmer = snowballstemmer.stemmer(language)
-    chosen = set(ordered[:8000]) | spec.get("extra", set())
-    if "suffixes" in spec:
-        chosen |= {w for w in ordered if re.search(f"({spec['suffixes']})$", w)}
-    else:
-        by_ending = {}
-        for word in ordered:
-            stem = stemmer.stemWord(word)
-            common = len(os.path.commonprefix([word, stem]))
-            by_ending.setdefault((word[common:], stem[common:]), []).append(word)
-        for examples in by_ending.values():
-            chosen |= set(examples[:25])
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{language}-stems.tsv")
-    with open(out, "w", encoding="utf-8") as handle:
-        for word in sorted(chosen):
-            handle.write(f"{word}\t{stemmer.stemWord(word)}\n")
-    print(language, len(chosen))
+def main():
+    for language in sys.argv[1:] or LANGUAGES:
+        spec = LANGUAGES[language]
+        ordered = sorted(w for w in catalog_words(spec["locales"], spec.get("letters")) if len(w) <= 24)
+        random.Random(spec["seed"]).shuffle(ordered)
+        stemmer = snowballstemmer.stemmer(language)
+        chosen = set(ordered[:8000]) | spec.get("extra", set())
+        if "suffixes" in spec:
+            chosen |= {w for w in ordered if re.search(f"({spec['suffixes']})$", w)}
+        else:
+            by_ending = {}
+            for word in ordered:
+                stem = stemmer.stemWord(word)
+                common = len(os.path.commonprefix([word, stem]))
+                by_ending.setdefault((word[common:], stem[common:]), []).append(word)
+            for examples in by_ending.values():
+                chosen |= set(examples[:25])
+        out = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{language}-stems.tsv")
+        with open(out, "w", encoding="utf-8") as handle:
+            for word in sorted(chosen):
+                handle.write(f"{word}\t{stemmer.stemWord(word)}\n")
+        print(language, len(chosen))
+
+
+if __name__ == "__main__":
+    main()

@@ -10,14 +10,13 @@ language, plus the broader lists of PyPI `stopwordsiso` and `stop-words` (supers
 of Snowball's). Run: python3 make_stop_words.py (needs tantivy,
 stopwordsiso, stop-words); it prints how many words each list has.
 """
-import gettext
-import glob
 import os
-import re
 
 import stop_words
 import stopwordsiso
 import tantivy
+
+from make_stems import catalog_words
 
 # language: (gettext locale glob, ISO code of the candidate lists)
 LANGUAGES = {
@@ -25,19 +24,6 @@ LANGUAGES = {
     "german": ("de*", "de"), "hungarian": ("hu", "hu"), "italian": ("it", "it"), "norwegian": ("n[bno]*", "no"),
     "portuguese": ("pt*", "pt"), "russian": ("ru", "ru"), "spanish": ("es", "es"), "swedish": ("sv", "sv"),
 }
-
-
-def catalog_words(locales):
-    words = set()
-    for path in glob.glob(f"/usr/share/locale/{locales}/LC_MESSAGES/*.mo"):
-        try:
-            with open(path, "rb") as handle:
-                catalog = gettext.GNUTranslations(handle)
-        except Exception:
-            continue
-        for text in catalog._catalog.values():
-            words.update(re.findall(r"[^\W\d_]+", str(text).lower()))
-    return words
 
 
 def candidates(locales, iso):
