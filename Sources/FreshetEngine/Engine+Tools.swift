@@ -28,7 +28,15 @@ extension Engine {
                 lines.append("rank: ANN by \(metric.rawValue) through the SPFresh index: \(stats.heads) heads over \(stats.liveVectors) vectors; the \(configuration.searchHeads) nearest heads (pruned past \(configuration.maxDistanceRatio)× the nearest) have their postings read through the cache, replicas deduplicated, stale versions skipped; distances recomputed exactly")
                 lines.append("unindexed tail: entries after sequence \(status.indexed) (\(status.unindexedBytes) bytes) searched exhaustively and merged")
                 lines.append("index: \(stats.postingEntries) posting entries (\(stats.deltaEntries) in memory), posting sizes by 16 \(stats.postingSizeHistogram), \(stats.splits) splits, \(stats.merges) merges, \(stats.reassigned) reassigned, \(stats.rewrites) rewrites, \(stats.pendingJobs) jobs queued, garbage ratio \(stats.garbageRatio) (last measured)")
-                if request.filters != nil { lines.append("filter: applied to index candidates; falls back to an exact scan if fewer than top_k pass") }
+                if request.filters != nil {
+                    lines.append("filter: applied to index candidates; falls back to an exact scan if fewer than top_k pass")
+                    let coverage = index.summaryCoverage
+                    if let filter = plan.filter, coverage.test(for: filter) != nil {
+                        lines.append("posting summaries: postings that cannot match are passed over for the nearest heads that can (summaries cover \(coverage.attributes.joined(separator: ", ")))")
+                    } else {
+                        lines.append("posting summaries: not used by this filter (they cover \(coverage.attributes.isEmpty ? "no attributes" : coverage.attributes.joined(separator: ", ")); Eq, In, Contains and ContainsAny on those, under And/Or, can use them)")
+                    }
+                }
             } else {
                 let why = exact ? "exact kNN requested" : (state.vectors?.count ?? 0) < configuration.indexMinimumVectors ? "below \(configuration.indexMinimumVectors) vectors, no index" : "index still building"
                 lines.append("rank: \(exact ? "kNN" : "ANN") by \(metric.rawValue); exhaustive scan of \(state.documents.count) vectors (\(why)), bounded heap of \(request.topK + request.offset)")

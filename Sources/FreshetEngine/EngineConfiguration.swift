@@ -36,6 +36,10 @@ public struct EngineConfiguration: Sendable {
     /// probing the index: about as cheap as a probe below it, and exact (measured with
     /// `make bench-filter`, 200K × 128-d: ~0.2 µs a match against 0.5–0.9 ms for a filtered probe).
     public var filteredExactLimit = 4_000
+    /// Whether a new vector index keeps posting summaries of its filterable attributes
+    /// (see `SummaryCoverage`); off, every filtered probe reads the nearest postings
+    /// whatever they hold. An index keeps what it was built with.
+    public var postingSummaries = true
     /// Decoded postings each namespace's index keeps in memory.
     public var indexCacheBytes = 128 << 20
     /// How long compaction waits for the index to fold up to its snapshot before it

@@ -112,6 +112,62 @@ final class VectorIndexTests: XCTestCase {
     /// 50%, 10%, 1% and 0.1% of the documents: wide filters through the index with the
     /// filter applied to its candidates, narrow ones (counted by the attribute indexes)
     /// by exact distances over their matches.
+    /// A filter on an attribute that follows the clusters: posting summaries send the
+    /// search to postings that hold matches (past nearer ones that hold none), recall
+    /// stays high, and the coverage survives a restart through the checkpoint.
+    func testPostingSummariesSteerFilteredSearchToMatchingPostings() async throws {
+        var random = SeededRandom(seed: 9)
+        let centers = (0..<30).map { _ in (0..<dimensions).map { _ in Float(random.next() % 400) / 10 - 20 } }
+        var configuration = configuration()
+        configuration.filteredExactLimit = 10
+        let storage = MemoryBackend()
+        var engine = Engine(storage: storage, configuration: configuration)
+        for start in stride(from: 0, to: 6000, by: 1000) {
+            let rows = (start..<(start + 1000)).map { id -> String in
+                let cluster = id % centers.count
+                let vector = centers[cluster].map { $0 + Float(Int(random.next() % 2001) - 1000) / 1000 }
+                return #"{"id":\#(id),"vector":[\#(vector.map { "\($0)" }.joined(separator: ","))],"kind":"k\#(cluster % 6)","n":\#(id)}"#
+            }
+            try await engine.write("s", #"{"distance_metric":"euclidean_squared","upsert_rows":[\#(rows.joined(separator: ","))]}"#)
+        }
+        try await waitUntilIndexed(engine, "s")
+        // kind has 6 values; n is unique, so its bits would fill every summary: not covered.
+        let (_, indexer) = try await engine.existing("s").readStateAndIndex(strong: true)
+        XCTAssertEqual(indexer?.summaryCoverage.attributes, ["kind"])
+
+        func check(_ engine: Engine, _ label: String) async throws {
+            let filter = #"["kind","Eq","k3"]"#
+            let (state, index) = try await engine.existing("s").readStateAndIndex(strong: true)
+            let plan = FilterPlan(try Filter.compile(JSONParser.parse(filter), schema: state.schema, field: "filters"), state: state, materialiseUpTo: 10)
+            var total = 0.0, skipped = 0
+            for _ in 0..<20 {
+                // Near clusters of kind k0: the nearest postings hold no k3 documents.
+                let probe = centers[0].map { $0 + Float(Int(random.next() % 2001) - 1000) / 1000 }
+                let ann = try await engine.query("s", query(probe, filter: filter))
+                let exact = try await engine.query("s", query(probe, filter: filter, exact: true))
+                let truth = Set(exact.rows.map(\.document.id))
+                XCTAssertEqual(ann.rows.count, 10)
+                total += Double(ann.rows.filter { truth.contains($0.document.id) }.count) / Double(exact.rows.count)
+                let outcome = try await XCTUnwrap(index).search(probe, k: 10, state: state, plan: plan)
+                skipped += outcome?.postingsSkipped ?? 0
+            }
+            XCTAssertGreaterThanOrEqual(total / 20, 0.9, "\(label): filtered recall@10 with summaries: \(total / 20)")
+            XCTAssertGreaterThan(skipped, 0, "\(label): postings of other kinds should be passed over")
+            let plan2 = try await engine.explain(namespace: "s", QueryRequest.parse(JSONParser.parse(query(centers[0], filter: filter))))
+            XCTAssertTrue(plan2.contains("summaries cover kind"), plan2)
+        }
+        try await check(engine, "live")
+        // Compaction checkpoints the index; a restarted engine loads it with its coverage.
+        try await engine.compact(namespace: "s")
+        await engine.shutdown()
+        engine = Engine(storage: storage, configuration: configuration)
+        try await waitUntilIndexed(engine, "s")
+        let (_, reopened) = try await engine.existing("s").readStateAndIndex(strong: true)
+        XCTAssertEqual(reopened?.summaryCoverage.attributes, ["kind"])
+        try await check(engine, "after a restart")
+        await engine.shutdown()
+    }
+
     func testFilteredRecallAcrossSelectivities() async throws {
         var random = SeededRandom(seed: 5)
         let centers = (0..<20).map { _ in (0..<dimensions).map { _ in Float(random.next() % 200) / 10 - 10 } }

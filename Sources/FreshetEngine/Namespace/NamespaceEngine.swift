@@ -295,7 +295,8 @@ actor NamespaceEngine {
         let store = PostingStore(storage: storage, prefix: data.prefix + "index/", dimensions: arena.dimensions,
                                  cacheBytes: configuration.indexCacheBytes, encoding: configuration.indexPostingEncoding)
         let started = VectorIndexer(store: store, metric: state.distanceMetric ?? .cosineDistance, configuration: configuration.index,
-                                    filteredExactLimit: configuration.filteredExactLimit, startingAt: state.sequence,
+                                    filteredExactLimit: configuration.filteredExactLimit, postingSummaries: configuration.postingSummaries,
+                                    startingAt: state.sequence,
                                     objectIDFloor: VectorIndexer.objectIDFloor(epoch: epoch), logger: logger)
         indexer = started
         let snapshot = state

@@ -11,7 +11,8 @@ extension DocumentID: IndexKey {
 /// One WAL entry's effect on the vector index.
 struct VectorChange: Sendable {
     var sequence: UInt64
-    var upserts: [(id: DocumentID, vector: [Float])] = []
+    /// Each upserted vector with its document's attributes (for its summary signature).
+    var upserts: [(id: DocumentID, vector: [Float], attributes: [String: AttributeValue])] = []
     var deletes: [DocumentID] = []
 
     init(_ entry: WALEntry) {
@@ -19,7 +20,7 @@ struct VectorChange: Sendable {
         for operation in entry.operations {
             switch operation {
             case .put(let document):
-                if let vector = document.vector { upserts.append((document.id, vector)) } else { deletes.append(document.id) }
+                if let vector = document.vector { upserts.append((document.id, vector, document.attributes)) } else { deletes.append(document.id) }
             case .delete(let id): deletes.append(id)
             }
         }
@@ -66,6 +67,9 @@ final class VectorIndexer: Sendable {
     let filteredExactLimit: Int
     let logger: Logger
     private let progress: Mutex<Progress>
+    /// What posting summaries cover: chosen when the index is built, read back from its
+    /// checkpoints (empty until then, and for checkpoints written before summaries).
+    private let coverage = Mutex(SummaryCoverage(attributes: []))
     private let wake: AsyncStream<Void>.Continuation
     private let task = Mutex<Task<Void, Never>?>(nil)
 
@@ -76,8 +80,12 @@ final class VectorIndexer: Sendable {
     /// bits, a counter (2^40 objects per epoch) below.
     static func objectIDFloor(epoch: UInt64) -> UInt64 { (epoch & 0xFF_FFFF) << 40 }
 
+    /// Whether an index built here chooses attributes for its posting summaries.
+    let postingSummaries: Bool
+
     init(store: PostingStore, metric: DistanceMetric, configuration: SPFreshConfiguration, filteredExactLimit: Int,
-         startingAt sequence: UInt64, objectIDFloor: UInt64 = 0, logger: Logger) {
+         postingSummaries: Bool = true, startingAt sequence: UInt64, objectIDFloor: UInt64 = 0, logger: Logger) {
+        self.postingSummaries = postingSummaries
         self.objectIDFloor = objectIDFloor
         self.filteredExactLimit = filteredExactLimit
         index = SPFreshIndex(dimensions: store.dimensions, store: store, configuration: configuration)
@@ -123,6 +131,8 @@ final class VectorIndexer: Sendable {
                 // writer's garbage: collect those (and older checkpoints), not a listing
                 // of every posting.
                 let loaded = try await index.load(checkpointKey: latest, collectGarbage: false)
+                let stored = try SummaryCoverage(decoding: index.metadata)
+                coverage.withLock { $0 = stored }
                 try await index.collectOrphans()
                 index.reserveObjectIDs(atLeast: objectIDFloor)
                 if loaded < state.sequence {
@@ -132,15 +142,20 @@ final class VectorIndexer: Sendable {
             } else {
                 try await index.collectGarbage()  // a stale checkpoint and its postings, if any
                 index.reserveObjectIDs(atLeast: objectIDFloor)
+                let chosen = postingSummaries ? SummaryCoverage(choosingFor: state) : SummaryCoverage(attributes: [])
+                coverage.withLock { $0 = chosen }
+                index.metadata = chosen.encoded
                 var ids: [DocumentID] = []
                 var rows: [Float] = []
+                var signatures: [UInt64] = []
                 if let arena = state.vectors {
-                    for id in state.documents.keys where arena.contains(id) {
+                    for (id, document) in state.documents where arena.contains(id) {
                         ids.append(id)
                         rows += prepared(arena.vector(of: id)!)
+                        signatures.append(chosen.signature(of: document.attributes))
                     }
                 }
-                if !ids.isEmpty { try await index.build(ids: ids, vectors: Matrix(dimensions: dimensions, values: rows)) }
+                if !ids.isEmpty { try await index.build(ids: ids, vectors: Matrix(dimensions: dimensions, values: rows), signatures: signatures) }
                 logger.info("vector index built", metadata: ["vectors": "\(ids.count)", "sequence": "\(state.sequence)"])
             }
             index.startBackgroundWork()
@@ -159,7 +174,8 @@ final class VectorIndexer: Sendable {
 
     private func apply(_ change: VectorChange) {
         index.delete(change.deletes)
-        index.upsert(change.upserts.map { ($0.id, prepared($0.vector)) })
+        let coverage = self.coverage.withLock { $0 }
+        index.upsert(change.upserts.map { ($0.id, prepared($0.vector)) }, signatures: change.upserts.map { coverage.signature(of: $0.attributes) })
     }
 
     private func foldPending() async {
@@ -209,7 +225,12 @@ final class VectorIndexer: Sendable {
     struct SearchOutcome: Sendable {
         var hits: [(id: DocumentID, distance: Float)]
         var exhaustiveCount: Int
+        /// Postings passed over because their summaries rule the filter out.
+        var postingsSkipped = 0
     }
+
+    /// The attributes posting summaries cover (see `SummaryCoverage`).
+    var summaryCoverage: SummaryCoverage { coverage.withLock { $0 } }
 
     /// The `k` nearest documents of `state` that pass the filter `plan`: the index's hits for
     /// everything it has folded, plus an exhaustive search of the documents touched by
@@ -231,7 +252,13 @@ final class VectorIndexer: Sendable {
         // f16 postings rank by approximate distance: take twice as many candidates and
         // rerank them exactly below.
         let wanted = k + early.count + (index.store.encoding == .f16 ? k : 0)
-        let result = try await index.search(prepared(query), k: wanted, deadline: deadline, accept: accept)
+        // Postings whose summaries rule the filter out are passed over for nearer ones that can match.
+        let coverage = self.coverage.withLock { $0 }
+        var postingFilter: (@Sendable (UInt64) -> Bool)?
+        if let filter = plan.filter, let test = coverage.test(for: filter) {
+            postingFilter = { summary in test.admits(summary) }
+        }
+        let result = try await index.search(prepared(query), k: wanted, deadline: deadline, accept: accept, postingFilter: postingFilter)
         let after = indexedSequence
         guard let excluded = touched(after: min(before, state.sequence), through: max(after, state.sequence)) else { return nil }
         let norm = DistanceMetric.squaredNorm(query)
@@ -252,7 +279,7 @@ final class VectorIndexer: Sendable {
         // may exist: let the exact scan answer rather than return fewer than exist.
         if merged.count < k, result.hits.count < wanted || indexHits < result.hits.count { return nil }
         merged.sort { $0.distance != $1.distance ? $0.distance < $1.distance : $0.id < $1.id }
-        return SearchOutcome(hits: Array(merged.prefix(k)), exhaustiveCount: exhaustive)
+        return SearchOutcome(hits: Array(merged.prefix(k)), exhaustiveCount: exhaustive, postingsSkipped: result.postingsSkipped)
     }
 
     /// Waits until everything through `sequence` is folded, then writes a checkpoint

@@ -82,6 +82,13 @@ struct HeadIndex: Sendable {
         count -= 1
     }
 
+    /// Tree groups a search for the nearest `n` heads should scan to find them (at
+    /// least `minimum`): twice the groups that hold `n` heads on average.
+    func groupsToProbe(for n: Int, minimum: Int) -> Int {
+        guard isTree, count > 0 else { return minimum }
+        return min(centroids.count, max(minimum, 2 * n * centroids.count / count + 1))
+    }
+
     /// The `n` heads nearest `query`, nearest first, with squared distances. `probe`
     /// overrides how many tree groups are scanned.
     func nearest(to query: [Float], n: Int, probe: Int? = nil, kernels: Kernels) -> [(index: Int, distance: Float)] {

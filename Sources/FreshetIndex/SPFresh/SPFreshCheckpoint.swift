@@ -7,7 +7,8 @@ import FreshetStorage
 /// crash interrupted, or retired and not yet deleted) are deleted on open.
 extension SPFreshIndex {
     static var checkpointKind: UInt8 { 17 }
-    static var checkpointFormat: UInt8 { 1 }
+    /// 2 adds posting summaries and slot signatures (format 1 loads with every bit set).
+    static var checkpointFormat: UInt8 { 2 }
 
     public var checkpointsPrefix: String { store.prefix + "checkpoints/" }
 
@@ -15,9 +16,9 @@ extension SPFreshIndex {
     /// `sequence` (every update up to it has been applied). Create-only under a unique
     /// key, so concurrent or repeated checkpoints never overwrite one another.
     public func checkpoint(sequence: UInt64) async throws -> SPFreshCheckpoint {
-        let (state, nextObjectID, retired, previous, statistics) = core.withLock { core in
+        let (state, nextObjectID, retired, previous, statistics, metadata) = core.withLock { core in
             defer { core.retired = [] }
-            return (core.state, core.nextObjectID, core.retired, core.lastCheckpointKey, core.statistics)
+            return (core.state, core.nextObjectID, core.retired, core.lastCheckpointKey, core.statistics, core.metadata)
         }
         var writer = BinaryWriter(capacity: 64 + state.heads.count * (dimensions * 4 + 24) + state.ids.count * 10)
         writer.u8(Self.checkpointFormat)
@@ -45,6 +46,9 @@ extension SPFreshIndex {
             writer.u32(state.versions[slot])
             if let id = state.ids[slot] { writer.u8(1); id.write(to: &writer) } else { writer.u8(0) }
         }
+        for head in 0..<state.postings.count where state.postings[head].alive { writer.u64(state.postings[head].summary) }
+        for slot in 0..<state.ids.count { writer.u64(state.signatures[slot]) }
+        writer.blob(metadata)
         let body = ObjectFrame.seal(writer.bytes, kind: Self.checkpointKind)
         let key = checkpointsPrefix + Self.sequenceLabel(sequence) + "-" + Self.hex(UInt64.random(in: 1...UInt64.max))
         do {
@@ -172,7 +176,7 @@ extension SPFreshIndex {
     private func load(_ body: [UInt8], key: String) throws -> UInt64 {
         var reader = BinaryReader(try ObjectFrame.open(body, kind: Self.checkpointKind, kindName: "index checkpoint", key: key), what: "index checkpoint \(key)")
         let format = try reader.u8()
-        guard format == Self.checkpointFormat else {
+        guard format == 1 || format == Self.checkpointFormat else {
             throw StorageError(.corrupt, "index checkpoint \(key) has format \(format); this build reads \(Self.checkpointFormat)")
         }
         let stored = Int(try reader.u32())
@@ -221,6 +225,14 @@ extension SPFreshIndex {
                 core.state.ids.append(nil)
                 core.freeSlots.append(Int32(slot))
             }
+        }
+        if format >= 2 {
+            for head in 0..<headCapacity where core.state.postings[head].alive { core.state.postings[head].summary = try reader.u64() }
+            for _ in 0..<slots { core.state.signatures.append(try reader.u64()) }
+            core.metadata = try reader.blob()
+        } else {
+            for head in 0..<headCapacity { core.state.postings[head].summary = ~0 }
+            for _ in 0..<slots { core.state.signatures.append(~0) }
         }
         guard reader.isAtEnd else { throw StorageError(.corrupt, "index checkpoint \(key) has trailing bytes") }
         core.lastCheckpointKey = key

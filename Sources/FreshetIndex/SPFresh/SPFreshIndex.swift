@@ -63,6 +63,10 @@ public struct SPFreshConfiguration: Sendable, Equatable {
     /// `searchHeads`: a default query fetches its postings in one round trip, and only
     /// wider (filtered) probes pay a second.
     public var fetchWave = 64
+    /// A search with a posting filter first considers this many times `searchHeads`
+    /// nearest heads (then 4× more per round while too few can match) and probes the
+    /// nearest `searchHeads` of them whose summaries can match.
+    public var filteredHeadsFactor = 4
     /// Threads that compute placements for a large upsert batch (the RNG rule's head
     /// search is the foreground cost of an insert). 1 by default: under churn the
     /// background worker needs the other core (measured: 2 threads raised p99 during a
@@ -100,6 +104,9 @@ public struct SPFreshSearchResult<ID: IndexKey>: Sendable {
     public var hits: [(id: ID, distance: Float)] = []
     public var headsProbed = 0
     public var postingsRead = 0
+    /// Postings among the nearest heads passed over because their summary ruled the
+    /// filter out.
+    public var postingsSkipped = 0
     public var entriesScanned = 0
     /// The deadline passed before every probed posting was read; hits are partial.
     public var truncatedByDeadline = false
@@ -135,6 +142,10 @@ struct PostingRef: Sendable {
     var delta = Posting()
     /// Bumped by every structural change, so background work detects races.
     var epoch: UInt32 = 0
+    /// The OR of the signatures of the vectors it holds (see `SPFreshIndex.upsert`): a
+    /// filter that needs a bit the summary lacks matches nothing here. A superset:
+    /// appends add bits, rewrites recompute it from the entries they keep.
+    var summary: UInt64 = 0
     var alive = false
     var total: Int { baseCount + delta.count }
 }
@@ -152,6 +163,16 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         /// a hot id updated 128 times before its postings are rewritten would then make an
         /// old copy look current.)
         var versions = PagedArray<UInt32>(filler: 0)
+        /// Per slot: the caller's 64-bit signature of the current version's attributes
+        /// (all ones when it gave none, so postings holding it are never skipped).
+        var signatures = PagedArray<UInt64>(filler: ~0)
+    }
+
+    /// The OR of the current signatures of `posting`'s slots.
+    static func summary(of posting: Posting, signatures: PagedArray<UInt64>) -> UInt64 {
+        var bits: UInt64 = 0
+        for slot in posting.slots { bits |= signatures[Int(slot)] }
+        return bits
     }
 
     struct Core: Sendable {
@@ -167,6 +188,9 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         /// Objects replaced since the last checkpoint was captured.
         var retired: [UInt64] = []
         var lastCheckpointKey: String?
+        /// The caller's bytes, kept in checkpoints (the engine records what its
+        /// signatures cover).
+        var metadata: [UInt8] = []
         var statistics = SPFreshStatistics()
         var busy = false
     }
@@ -199,6 +223,12 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     }
 
     public var count: Int { core.withLock { $0.slotOf.count } }
+
+    /// Caller-defined bytes stored with every checkpoint and restored by `load`.
+    public var metadata: [UInt8] {
+        get { core.withLock { $0.metadata } }
+        set { core.withLock { $0.metadata = newValue } }
+    }
     public func contains(_ id: ID) -> Bool { core.withLock { $0.slotOf[id] != nil } }
 
     public var statistics: SPFreshStatistics {
@@ -230,7 +260,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
             let heads = core.state.heads.count * (dimensions * 4 + 8)
             let refs = core.state.postings.count * MemoryLayout<PostingRef>.stride
             let deltas = core.deltaEntries * (dimensions * 4 + 8)
-            let slots = core.state.ids.count * (MemoryLayout<ID?>.stride + 4) + core.slotOf.count * (MemoryLayout<ID>.stride + 12)
+            let slots = core.state.ids.count * (MemoryLayout<ID?>.stride + 12) + core.slotOf.count * (MemoryLayout<ID>.stride + 12)
             return heads + refs + deltas + slots
         }
     }
@@ -242,8 +272,9 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     /// leaf's centroid), every vector goes to up to `replicaCount` postings by the RNG
     /// rule, and each posting is written once. Oversized postings are queued for the
     /// background worker to split.
-    public func build(ids: [ID], vectors: Matrix, threads: Int = 2) async throws {
+    public func build(ids: [ID], vectors: Matrix, signatures: [UInt64]? = nil, threads: Int = 2) async throws {
         precondition(ids.count == vectors.count && vectors.dimensions == dimensions)
+        precondition(signatures == nil || signatures!.count == ids.count)
         precondition(core.withLock { $0.slotOf.isEmpty && $0.state.heads.count == 0 }, "build needs an empty index")
         guard !ids.isEmpty else { return }
         let leafSize = max(2, Int((1 / configuration.headFraction).rounded()))
@@ -318,12 +349,14 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
                 var ref = PostingRef()
                 ref.alive = true
                 if !rows.isEmpty { ref.base = firstID + UInt64(head); ref.baseCount = rows.count }
+                ref.summary = rows.reduce(0) { $0 | (signatures?[Int($1)] ?? ~0) }
                 core.state.postings.append(ref)
                 if rows.count > configuration.postingLimit { core.pending.insert(head) }
             }
             for (row, id) in ids.enumerated() {
                 core.state.ids.append(id)
                 core.state.versions.append(0)
+                core.state.signatures.append(signatures?[row] ?? ~0)
                 core.slotOf[id] = Int32(row)
             }
         }
@@ -335,14 +368,21 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     /// Inserts or replaces vectors: each new version is appended to the postings the
     /// RNG rule picks; copies of an older version become garbage. Foreground work is
     /// append-only; splits and rewrites happen on the background worker.
-    public func upsert(_ items: [(id: ID, vector: [Float])]) {
+    ///
+    /// `signatures` (one per item) are the caller's 64-bit digests of each vector's
+    /// attributes; postings keep the OR of their vectors' signatures, and a search's
+    /// `postingFilter` skips postings whose summary rules its filter out. Without them
+    /// every bit is set and nothing is skipped.
+    public func upsert(_ items: [(id: ID, vector: [Float])], signatures: [UInt64]? = nil) {
         guard !items.isEmpty else { return }
+        precondition(signatures == nil || signatures!.count == items.count)
         for item in items { precondition(item.vector.count == dimensions, "vector of \(item.vector.count) dimensions in a \(dimensions)-d index") }
         let heads = core.withLock { $0.state.heads }
         let selections = heads.count == 0 ? [] : selectPostings(for: items.map(\.vector), heads: heads)
         core.withLock { core in
             for (position, item) in items.enumerated() {
                 let slot = Self.claimSlot(&core, for: item.id)
+                core.state.signatures[Int(slot)] = signatures?[position] ?? ~0
                 var selection = position < selections.count ? selections[position] : []
                 if core.state.heads.count == 0 {
                     selection = [Self.addHead(&core, item.vector)]
@@ -387,6 +427,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
             slot = Int32(core.state.ids.count)
             core.state.ids.append(id)
             core.state.versions.append(0)
+            core.state.signatures.append(~0)
         }
         core.slotOf[id] = slot
         return slot
@@ -405,8 +446,10 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     /// Appends `slot`'s current version to `heads`' deltas; queues postings that need work.
     private static func place(_ core: inout Core, slot: Int32, vector: [Float], heads: [Int], configuration: SPFreshConfiguration) {
         let version = core.state.versions[Int(slot)]
+        let signature = core.state.signatures[Int(slot)]
         for head in heads {
             core.state.postings[head].delta.append(slot: slot, version: version, vector: vector)
+            core.state.postings[head].summary |= signature
             core.deltaEntries += 1
             let ref = core.state.postings[head]
             if ref.total > configuration.postingLimit || ref.delta.count >= configuration.flushEntries { core.pending.insert(head) }
@@ -456,18 +499,21 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     // MARK: queries
 
     /// The `k` nearest live ids to `query` with their squared distances, nearest first.
-    /// `accept` filters ids; `searchHeads` overrides the default; past `deadline` the
-    /// search stops reading postings and returns what it has.
+    /// `accept` filters ids; `postingFilter` tells from a posting's summary whether it
+    /// can hold a match (postings that cannot are passed over, and the nearest heads
+    /// that can are probed instead); `searchHeads` overrides the default; past
+    /// `deadline` the search stops reading postings and returns what it has.
     public func search(
         _ query: [Float], k: Int, searchHeads: Int? = nil, deadline: ContinuousClock.Instant? = nil,
-        accept: (@Sendable (ID) -> Bool)? = nil
+        accept: (@Sendable (ID) -> Bool)? = nil, postingFilter: (@Sendable (UInt64) -> Bool)? = nil
     ) async throws -> SPFreshSearchResult<ID> {
         precondition(query.count == dimensions, "query of \(query.count) dimensions in a \(dimensions)-d index")
         var attempt = 0
         while true {
             attempt += 1
             let state = core.withLock { $0.state }
-            if let result = try await search(query, k: k, in: state, searchHeads: searchHeads ?? configuration.searchHeads, deadline: deadline, accept: accept) {
+            if let result = try await search(query, k: k, in: state, searchHeads: searchHeads ?? configuration.searchHeads, deadline: deadline,
+                                             accept: accept, postingFilter: postingFilter) {
                 return result
             }
             // A posting object was replaced and deleted while we read: use the new state.
@@ -479,13 +525,32 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
 
     private func search(
         _ query: [Float], k: Int, in state: State, searchHeads: Int, deadline: ContinuousClock.Instant?,
-        accept: (@Sendable (ID) -> Bool)?
+        accept: (@Sendable (ID) -> Bool)?, postingFilter: (@Sendable (UInt64) -> Bool)?
     ) async throws -> SPFreshSearchResult<ID>? {
         var result = SPFreshSearchResult<ID>()
         guard k > 0, state.heads.count > 0 else { return result }
         let probe = max(configuration.searchHeadIndexProbe, searchHeads / 4)
-        var nearest = state.heads.nearest(to: query, n: searchHeads, probe: probe, kernels: kernels)
-        if let first = nearest.first, first.distance > 0 {
+        var nearest: [(index: Int, distance: Float)]
+        if let postingFilter {
+            // Keep the nearest heads whose postings can match, looking 4× further out
+            // each round until there are `searchHeads` of them or no heads are left.
+            var n = searchHeads * configuration.filteredHeadsFactor
+            while true {
+                let wider = state.heads.nearest(to: query, n: n, probe: state.heads.groupsToProbe(for: n, minimum: probe), kernels: kernels)
+                nearest = []
+                result.postingsSkipped = 0
+                for head in wider where nearest.count < searchHeads {
+                    if postingFilter(state.postings[head.index].summary) { nearest.append(head) } else { result.postingsSkipped += 1 }
+                }
+                if nearest.count >= searchHeads || n >= state.heads.count { break }
+                n *= 4
+            }
+        } else {
+            nearest = state.heads.nearest(to: query, n: searchHeads, probe: probe, kernels: kernels)
+        }
+        // Distance pruning assumes matches lie near the nearest head; the matches of a
+        // summary-filtered search may all lie far beyond a stray one.
+        if postingFilter == nil, let first = nearest.first, first.distance > 0 {
             let limit = first.distance * configuration.maxDistanceRatio
             if let cut = nearest.firstIndex(where: { $0.distance > limit }), cut >= 1 { nearest.removeSubrange(cut...) }
         }
@@ -652,6 +717,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
                 current.base = live.isEmpty ? 0 : id
                 current.baseCount = live.count
                 current.delta = delta
+                current.summary = Self.summary(of: live, signatures: core.state.signatures) | Self.summary(of: delta, signatures: core.state.signatures)
                 current.epoch &+= 1
                 core.state.postings[head] = current
                 core.statistics.rewrites += 1
@@ -736,6 +802,11 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
             }
             core.deltaEntries -= ref.delta.count
             if current.base != 0 { core.retired.append(current.base) }
+            for side in 0..<2 {
+                let delta = side == 0 ? first.delta : second.delta
+                let bits = Self.summary(of: parts[side], signatures: core.state.signatures) | Self.summary(of: delta, signatures: core.state.signatures)
+                if side == 0 { first.summary = bits } else { second.summary = bits }
+            }
             core.state.postings[head] = first
             core.state.postings[newHead] = second
             for (target, posting) in [(head, first), (newHead, second)] where posting.total > configuration.postingLimit {
