@@ -94,3 +94,128 @@ extension InvertedIndex {
         return index
     }
 }
+
+/// Range segments: what a namespace stores of a text index at each compaction — the
+/// documents added since the last one as a new immutable segment, with adjacent
+/// segments merged (tiered, so a namespace holds O(log n) of them) and segments that
+/// are mostly removed documents rewritten. The segments of an index tile its ordinals
+/// from 0; `assemble` rebuilds the index from them and the set of live documents.
+extension InvertedIndex {
+    static let rangeSegmentFormat: UInt8 = 2
+
+    /// The first entry of `list` whose ordinal is at least `ordinal`.
+    private static func firstEntry(_ list: Postings, atLeast ordinal: UInt32) -> Int {
+        var low = 0, high = list.documents.count
+        while low < high {
+            let mid = (low + high) / 2
+            if list.documents[mid] < ordinal { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    /// Live documents among the ordinals of `range` (for merge decisions).
+    public func liveCount(in range: Range<UInt32>) -> Int {
+        var live = 0
+        for ordinal in range where isLive(ordinal) { live += 1 }
+        return live
+    }
+
+    /// One segment holding the live documents of `range` (ordinals stay as they are):
+    /// their lengths, then per term (in byte order) the entries in the range as
+    /// ordinal deltas, frequencies and position deltas, all varints.
+    public func encodeSegment(_ range: Range<UInt32>) -> [UInt8] {
+        precondition(range.upperBound <= UInt32(lengths.count), "segment range past the index")
+        var writer = BinaryWriter(capacity: 64 + range.count * 8)
+        writer.u8(Self.rangeSegmentFormat)
+        writer.u8(storesPositions ? 1 : 0)
+        writer.varint(UInt64(range.lowerBound))
+        writer.varint(UInt64(range.count))
+        for ordinal in range {
+            let length = lengths[Int(ordinal)]
+            writer.varint(length == .max ? 0 : UInt64(length) + 1)  // 0: removed
+        }
+        var terms: [(term: String, entries: [Int])] = []
+        for (term, list) in postings {
+            let first = Self.firstEntry(list, atLeast: range.lowerBound)
+            let end = Self.firstEntry(list, atLeast: range.upperBound)
+            let live = (first..<end).filter { isLive(list.documents[$0]) }
+            if !live.isEmpty { terms.append((term, live)) }
+        }
+        terms.sort { $0.term.utf8.lexicographicallyPrecedes($1.term.utf8) }
+        writer.varint(UInt64(terms.count))
+        for (term, entries) in terms {
+            let list = postings[term]!
+            writer.string(term)
+            writer.varint(UInt64(entries.count))
+            var previous = range.lowerBound
+            for entry in entries {
+                writer.varint(UInt64(list.documents[entry] - previous))
+                previous = list.documents[entry]
+                writer.varint(UInt64(list.frequencies[entry]))
+                if storesPositions {
+                    var last: UInt32 = 0
+                    for position in list.positions(of: entry) {
+                        writer.varint(UInt64(position - last))
+                        last = position
+                    }
+                }
+            }
+        }
+        return writer.bytes
+    }
+
+    /// The index the `segments` (in ordinal order, tiling 0..<end) hold, keeping only
+    /// documents `isLive` says still exist (the rest become removed ordinals, their
+    /// entries dropped). Block maxima and statistics are recomputed.
+    public static func assemble(_ segments: [[UInt8]], storesPositions: Bool, isLive: (UInt32) -> Bool, what: String) throws -> InvertedIndex {
+        var index = InvertedIndex(storesPositions: storesPositions)
+        for (number, bytes) in segments.enumerated() {
+            var reader = BinaryReader(bytes, what: "\(what) segment \(number)")
+            let format = try reader.u8()
+            guard format == rangeSegmentFormat else { throw StorageError(.corrupt, "\(reader.what): format \(format), this build reads \(rangeSegmentFormat)") }
+            guard (try reader.u8() == 1) == storesPositions else { throw StorageError(.corrupt, "\(reader.what): positions flag differs from the index's") }
+            let base = UInt32(truncatingIfNeeded: try reader.varint())
+            let count = Int(try reader.varint())
+            guard Int(base) == index.lengths.count else {
+                throw StorageError(.corrupt, "\(reader.what) starts at ordinal \(base), expected \(index.lengths.count): segments do not tile")
+            }
+            for offset in 0..<count {
+                let stored = try reader.varint()
+                if stored == 0 || !isLive(base + UInt32(offset)) {
+                    index.lengths.append(.max)
+                } else {
+                    index.lengths.append(UInt32(truncatingIfNeeded: stored - 1))
+                    index.liveDocuments += 1
+                    index.totalLength += Int(stored - 1)
+                }
+            }
+            let end = base + UInt32(count)
+            for _ in 0..<Int(try reader.varint()) {
+                let term = try reader.string()
+                var list = index.postings.removeValue(forKey: term) ?? Postings()  // uniquely held: appended in place
+                var previous = base
+                var positions: [UInt32] = []
+                for _ in 0..<Int(try reader.varint()) {
+                    let document = previous &+ UInt32(truncatingIfNeeded: try reader.varint())
+                    guard document >= previous, document < end else { throw StorageError(.corrupt, "\(reader.what): term \(term) names document \(document) outside \(base)..<\(end)") }
+                    previous = document
+                    let frequency = UInt32(truncatingIfNeeded: try reader.varint())
+                    positions.removeAll(keepingCapacity: true)
+                    if storesPositions {
+                        var last: UInt32 = 0
+                        for _ in 0..<frequency {
+                            last &+= UInt32(truncatingIfNeeded: try reader.varint())
+                            positions.append(last)
+                        }
+                    }
+                    if index.isLive(document) {
+                        list.append(document, frequency: frequency, positions: positions, length: index.lengths[Int(document)])
+                    }
+                }
+                if !list.documents.isEmpty { index.postings[term] = list }
+            }
+            guard reader.isAtEnd else { throw StorageError(.corrupt, "\(reader.what) has trailing bytes") }
+        }
+        return index
+    }
+}

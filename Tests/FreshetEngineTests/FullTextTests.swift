@@ -230,6 +230,74 @@ final class FullTextTests: XCTestCase {
         XCTAssertEqual(state.text["text"]?.index.ordinalCount, 400)
     }
 
+    /// The text index is stored as immutable segments beside the snapshot: compactions
+    /// add the new documents as a segment and merge adjacent ones, so segments stay few;
+    /// exactly the segments the current snapshot references remain in storage; a
+    /// restarted engine assembles the index from them with the same scores.
+    func testTextSegmentsAreAddedMergedAndCollected() async throws {
+        let storage = MemoryBackend()
+        var configuration = EngineConfiguration()
+        configuration.compactionMinEntries = 2
+        configuration.compactionMinBytes = 1
+        let engine = Engine(storage: storage, configuration: configuration)
+        try await engine.write("ns", #"{"schema":{"text":{"type":"string","full_text_search":true},"title":{"type":"string","full_text_search":{"stemming":true}}}}"#)
+        let words = ["river", "flood", "thaw", "spring", "snow", "melt", "water", "rising", "delta", "reed"]
+        var random = SeededRandom(seed: 8)
+        var maximum = 0
+        for batch in 0..<40 {
+            let rows = (0..<20).map { i -> String in
+                let text = (0..<5).map { _ in words[Int(random.next() % UInt64(words.count))] }.joined(separator: " ")
+                return #"{"id":\#(batch * 20 + i),"text":"\#(text)","title":"\#(words[(batch + i) % words.count])s"}"#
+            }
+            // Deletes and replacements leave removed ordinals for merges to drop.
+            let deletes = batch > 2 ? (0..<8).map { "\((batch - 2) * 20 + $0)" }.joined(separator: ",") : ""
+            try await engine.write("ns", #"{"upsert_rows":[\#(rows.joined(separator: ","))],"deletes":[\#(deletes)]}"#)
+            _ = try await engine.compact(namespace: "ns")
+            let state = try await engine.existing("ns").readState(strong: true)
+            maximum = max(maximum, state.text["text"]?.segments.count ?? 0)
+        }
+        let state = try await engine.existing("ns").readState(strong: true)
+        let segments = try XCTUnwrap(state.text["text"]?.segments)
+        XCTAssertGreaterThan(segments.count, 1, "segments are added, not rewritten whole")
+        XCTAssertLessThanOrEqual(maximum, 8, "tiered merging keeps the segments few (40 compactions)")
+        XCTAssertEqual(segments.first?.base, 0)
+        XCTAssertTrue(zip(segments, segments.dropFirst()).allSatisfy { $0.end == $1.base }, "segments tile the ordinals")
+        let stored = Set(try await storage.listAll(prefix: "namespaces/ns/").map(\.key).filter { $0.contains("/text/") })
+        XCTAssertEqual(stored, state.textSegmentKeys, "superseded segments are deleted, referenced ones kept")
+
+        let queries = [#"{"rank_by":["text","BM25","river melt"],"top_k":50}"#, #"{"rank_by":["title","BM25","deltas"],"top_k":50}"#,
+                       #"{"rank_by":["id","asc"],"top_k":500,"filters":["text","ContainsTokenSequence","snow melt"]}"#]
+        var before: [QueryResult] = []
+        for query in queries { before.append(try await engine.query("ns", query)) }
+        await engine.shutdown()
+        // A crashed compaction's segment, which nothing references, is removed on open.
+        let orphan = "namespaces/ns/" + (stored.first!.split(separator: "/")[2]) + "/text/00000000000000ff"
+        _ = try await storage.put(orphan, [1, 2, 3], condition: .none)
+        let reopened = Engine(storage: storage, configuration: configuration)
+        for (query, expected) in zip(queries, before) {
+            let after = try await reopened.query("ns", query)
+            XCTAssertEqual(after.rows.map(\.document.id), expected.rows.map(\.document.id), query)
+            assertClose(after.rows.map { $0.score ?? 0 }, expected.rows.map { $0.score ?? 0 }, query)
+        }
+        let leftovers = try await storage.listAll(prefix: "namespaces/ns/").map(\.key).filter { $0.contains("/text/") }
+        XCTAssertFalse(leftovers.contains(orphan), "an unreferenced segment is removed when the namespace opens")
+        await reopened.shutdown()
+    }
+
+    /// Snapshots written before segments held each index inline; they still load.
+    func testInlineTextSectionsOfOlderSnapshotsStillLoad() async throws {
+        let engine = Engine(storage: MemoryBackend())
+        try await engine.write("ns", #"{"schema":{"text":{"type":"string","full_text_search":true}},"upsert_rows":[{"id":1,"text":"river flood"},{"id":2,"text":"spring flood flood"}]}"#)
+        let state = try await engine.existing("ns").readState(strong: true)
+        var writer = BinaryWriter(capacity: 256)
+        state.text.encodeInline(to: &writer)
+        var reader = BinaryReader(writer.bytes, what: "inline section")
+        let decoded = try TextIndexes.decode(from: &reader)
+        XCTAssertTrue(decoded.pendingSegmentKeys.isEmpty)
+        XCTAssertEqual(decoded["text"]?.index.documentFrequency("flood"), 2)
+        XCTAssertEqual(decoded["text"]?.index.liveDocuments, 2)
+    }
+
     /// Enabling full-text search on a large namespace builds in the background: BM25
     /// queries meanwhile are told to retry (202), writes made during the build are
     /// caught up, and the result equals the formula over the final documents.

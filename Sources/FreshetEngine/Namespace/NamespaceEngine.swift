@@ -41,6 +41,9 @@ actor NamespaceEngine {
     private var walEntriesSinceSnapshot = 0
     private var walBytesSinceSnapshot = 0
     private var lastSnapshotBytes = 0
+    /// Text segments the installed snapshot references (older ones are deleted once a
+    /// newer snapshot stops referencing them).
+    private var storedTextSegmentKeys = Set<String>()
     private var compacting = false
 
     /// Figures for metrics and tests.
@@ -111,6 +114,7 @@ actor NamespaceEngine {
             let engine = NamespaceEngine(name: name, storage: storage, configuration: configuration, logger: logger,
                                          state: state, manifest: manifest, epoch: manifest.epoch)
             await engine.setLastSnapshotBytes(bytes)
+            await engine.removeUnreferencedTextSegments()
             state = NamespaceState(createdAtMilliseconds: 0)  // release our copy before replay mutates the engine's
             try await engine.replayWAL()
             await engine.maybeStartIndexer()
@@ -123,6 +127,15 @@ actor NamespaceEngine {
 
     private func setLastSnapshotBytes(_ bytes: Int) { lastSnapshotBytes = bytes }
 
+    /// On open (this engine now holds the newest epoch, so no older compactor can still
+    /// install a snapshot): deletes text segments the snapshot does not reference — a
+    /// crashed compaction's.
+    private func removeUnreferencedTextSegments() async {
+        storedTextSegmentKeys = state.textSegmentKeys
+        guard let stored = try? await storage.listAll(prefix: data.textPrefix) else { return }
+        for object in stored where !storedTextSegmentKeys.contains(object.key) { try? await storage.delete(object.key) }
+    }
+
     private static func loadSnapshot(_ manifest: Manifest, keys: NamespaceKeys, storage: any StorageBackend,
                                      retry: StorageRetry) async throws -> (NamespaceState, Int)? {
         guard let key = manifest.snapshotKey else {
@@ -131,9 +144,23 @@ actor NamespaceEngine {
             return (state, 0)
         }
         guard let object = try await retry.run("read snapshot \(key)", { try await storage.get(key) }) else { return nil }
-        let (state, incarnation) = try await Task.detached { try NamespaceState.decodeSnapshot(object.body, key: key) }.value
+        var (state, incarnation) = try await Task.detached { try NamespaceState.decodeSnapshot(object.body, key: key) }.value
         guard incarnation == manifest.incarnation, state.sequence == manifest.snapshotSequence else {
             throw EngineError(.corruptData, "snapshot \(key) belongs to another life of the namespace or sequence (\(state.sequence) vs manifest \(manifest.snapshotSequence))")
+        }
+        let pending = state.pendingTextSegmentKeys
+        if !pending.isEmpty {
+            let objects = try await retry.run("read \(pending.count) text segments") { try await storage.getMany(pending) }
+            var bodies: [String: [UInt8]] = [:]
+            for (key, object) in zip(pending, objects) { if let object { bodies[key] = object.body } }
+            // A newer snapshot replaced this one and its segments were deleted: start over.
+            guard bodies.count == pending.count else { return nil }
+            let decoded = state
+            state = try await Task.detached {
+                var assembled = decoded
+                try assembled.assembleTextSegments(bodies)
+                return assembled
+            }.value
         }
         return (state, object.body.count)
     }
@@ -265,6 +292,7 @@ actor NamespaceEngine {
                 manifest.snapshotSequence = latest.snapshotSequence
                 manifest.snapshotKey = latest.snapshotKey
                 lastSnapshotBytes = bytes
+                storedTextSegmentKeys = state.textSegmentKeys
                 recentNonces = [:]
                 walEntriesSinceSnapshot = 0
                 walBytesSinceSnapshot = 0
@@ -570,6 +598,8 @@ actor NamespaceEngine {
         let retry = StorageRetry(configuration: configuration, logger: logger)
         let incarnation = manifest.incarnation
         let data = self.data
+        var writtenSegments: [String] = []
+        var installed = false
         do {
             guard let before = try await retry.run("read manifest", { try await self.storage.get(self.keys.manifest) }) else { return }
             let current = try Manifest.decode(before.body, key: keys.manifest)
@@ -584,8 +614,16 @@ actor NamespaceEngine {
                     return
                 }
             }
+            // Text segments first (the documents added since the last snapshot, merges):
+            // the snapshot references them.
+            let plan = snapshot.planTextSegments { data.textSegment(UInt64.random(in: 1...UInt64.max)) }
+            for write in plan.writes {
+                let segment = await Task.detached { snapshot.textSegmentBody(write) }.value
+                _ = try await retry.run("write text segment \(write.key)") { try await self.storage.put(write.key, segment, condition: .none) }
+                writtenSegments.append(write.key)
+            }
             let key = data.snapshot(snapshot.sequence, epoch: epoch, nonce: UInt64.random(in: 1...UInt64.max))
-            let body = await Task.detached { snapshot.encodeSnapshot(incarnation: incarnation) }.value
+            let body = await Task.detached { snapshot.encodeSnapshot(incarnation: incarnation, textSegments: plan.stored) }.value
             _ = try await retry.run("write snapshot \(key)") { try await self.storage.put(key, body, condition: .none) }
             var folded = FoldedEntries(range: (current.snapshotSequence + 1)...snapshot.sequence, nonces: [:])
             for sequence in folded.range { folded.nonces[sequence] = recentNonces[sequence] }
@@ -597,6 +635,7 @@ actor NamespaceEngine {
             var latest = try Manifest.decode(object.body, key: keys.manifest)
             guard latest.epoch == epoch, latest.incarnation == incarnation, latest.snapshotSequence == current.snapshotSequence else {
                 try? await storage.delete(key)  // unique to this attempt: nobody else can name it
+                await deleteUnused(writtenSegments)
                 return
             }
             let previousSnapshot = latest.snapshotKey
@@ -614,9 +653,15 @@ actor NamespaceEngine {
                     // It landed; carry on with the clean-up below.
                 } else {
                     try? await storage.delete(key)
+                    await deleteUnused(writtenSegments)
                     return
                 }
             }
+            installed = true
+            state.recordTextSegments(plan.stored)
+            let referenced = Set(plan.stored.values.flatMap { $0.segments.map(\.key) })
+            await deleteUnused(Array(storedTextSegmentKeys.subtracting(referenced)))
+            storedTextSegmentKeys = referenced
             manifest.snapshotSequence = snapshot.sequence
             manifest.snapshotKey = key
             manifest.schema = updated.schema
@@ -636,8 +681,14 @@ actor NamespaceEngine {
             }
             logger.info("compacted namespace", metadata: ["namespace": "\(name)", "snapshot_sequence": "\(snapshot.sequence)", "bytes": "\(body.count)"])
         } catch {
+            if !installed { await deleteUnused(writtenSegments) }
             logger.warning("compaction failed; will retry after later writes", metadata: ["namespace": "\(name)", "error": "\(error)"])
         }
+    }
+
+    /// Deletes objects nothing references (segments of a failed or superseded snapshot).
+    private func deleteUnused(_ keys: [String]) async {
+        for key in keys { try? await storage.delete(key) }
     }
 
     // MARK: settings

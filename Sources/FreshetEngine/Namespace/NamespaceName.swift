@@ -98,4 +98,7 @@ struct IncarnationKeys: Sendable {
     }
     /// The (sequence, nonce) pairs one compaction folded, ending at `sequence`.
     func folded(_ sequence: UInt64) -> String { foldedPrefix + NamespaceKeys.pad(sequence) }
+    var textPrefix: String { prefix + "text/" }
+    /// An immutable full-text segment, unique per write.
+    func textSegment(_ nonce: UInt64) -> String { textPrefix + NamespaceKeys.hex(nonce) }
 }

@@ -108,8 +108,26 @@ public struct NamespaceState: Sendable {
     /// Installs a full-text index built in the background (see `TextIndexes.install`).
     mutating func installText(_ attribute: TextIndexes.Attribute) { text.install(attribute) }
 
-    /// The snapshot object: everything needed to resume without the WAL before `sequence`.
-    func encodeSnapshot(incarnation: UInt64) -> [UInt8] {
+    /// Text segments this state's snapshot should reference, and those to write first.
+    func planTextSegments(newKey: () -> String) -> (writes: [TextIndexes.SegmentWrite], stored: [String: TextIndexes.StoredSegments]) {
+        text.planSegments(newKey: newKey)
+    }
+
+    func textSegmentBody(_ write: TextIndexes.SegmentWrite) -> [UInt8] { text.segmentBody(write) }
+
+    /// After a snapshot is installed: the text indexes remember their stored segments.
+    mutating func recordTextSegments(_ stored: [String: TextIndexes.StoredSegments]) { text.recordSegments(stored) }
+
+    /// Every text segment key this state's indexes reference.
+    var textSegmentKeys: Set<String> { text.segmentKeys }
+
+    /// Segment keys a decoded snapshot still needs read, then their assembly.
+    var pendingTextSegmentKeys: [String] { text.pendingSegmentKeys }
+    mutating func assembleTextSegments(_ bodies: [String: [UInt8]]) throws { try text.assembleSegments(bodies) }
+
+    /// The snapshot object: everything needed to resume without the WAL before
+    /// `sequence` (the text indexes as references to their stored segments).
+    func encodeSnapshot(incarnation: UInt64, textSegments: [String: TextIndexes.StoredSegments]) -> [UInt8] {
         var writer = BinaryWriter(capacity: 64 + documents.count * 64)
         writer.u64(sequence)
         writer.u64(incarnation)
@@ -121,7 +139,7 @@ public struct NamespaceState: Sendable {
         for id in documents.keys { writer.document(document(id)!) }
         // Full-text segments follow the documents, then the schema's version (older
         // snapshots end before either).
-        text.encode(to: &writer)
+        text.encode(to: &writer, segments: textSegments)
         writer.u64(schemaVersion)
         writer.u64(schemaSequence)
         return ObjectEnvelope.seal(writer.bytes, kind: .snapshot)

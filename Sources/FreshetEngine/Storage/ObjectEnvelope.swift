@@ -9,6 +9,7 @@ enum ObjectEnvelope {
         case manifest = 3
         case catalogEntry = 4
         case foldedEntries = 5
+        case textSegment = 6
     }
 
     static func seal(_ payload: [UInt8], kind: Kind) -> [UInt8] {

@@ -1,10 +1,24 @@
 import FreshetStorage
 import FreshetText
 
+/// A stored, immutable segment of one attribute's inverted index: the ordinals it covers.
+struct TextSegmentRef: Sendable, Equatable {
+    var key: String
+    var base: UInt32
+    var end: UInt32
+    var range: Range<UInt32> { base..<end }
+}
+
 /// The full-text indexes of a namespace: one inverted index per attribute whose schema
 /// enables `full_text_search`, kept in step with the documents by `NamespaceState`.
 /// A value type inside the state, so a query's snapshot sees exactly its state's
 /// documents and BM25 statistics.
+///
+/// Stored as immutable segments beside the snapshot (`TextSegmentRef`): each compaction
+/// writes the documents added since the last as a new segment, merges adjacent ones
+/// (tiered: a segment absorbs the next when it is at most twice its size, so there are
+/// O(log n)) and rewrites segments that are mostly removed documents; the snapshot
+/// holds the ordinal → document table and the list of segments.
 struct TextIndexes: Sendable {
     /// One attribute's index.
     struct Attribute: Sendable {
@@ -14,6 +28,11 @@ struct TextIndexes: Sendable {
         /// The declaration it was built from (a change rebuilds the index).
         let declaration: JSONValue
         var index = InvertedIndex()
+        /// This build of the index: stored segments are valid only for the build they
+        /// were written from.
+        var generation = UInt64.random(in: 1...UInt64.max)
+        /// The segments stored for this build as of the last snapshot (tiling 0..<end).
+        var segments: [TextSegmentRef] = []
         var ordinals: [DocumentID: UInt32] = [:]
         /// Per ordinal: the document it was given to (nil once removed).
         var ids: [DocumentID?] = []
@@ -68,9 +87,133 @@ struct TextIndexes: Sendable {
 
     var isEmpty: Bool { attributes.isEmpty }
 
-    /// The indexes as stored in a snapshot: per attribute its declaration, the ordinal
-    /// → document table and the inverted index segment.
-    func encode(to writer: inout BinaryWriter) {
+    /// Marks the segmented snapshot section (an older section starts with its count).
+    static let segmentedMarker: UInt64 = 0xFFFF_FFFF
+
+    /// What a snapshot stores of one attribute's index: the build and its segments.
+    struct StoredSegments: Sendable {
+        var generation: UInt64
+        var segments: [TextSegmentRef]
+    }
+
+    /// A segment a compaction must write before its snapshot.
+    struct SegmentWrite: Sendable {
+        var attribute: String
+        var range: Range<UInt32>
+        var key: String
+    }
+
+    /// The segments a snapshot of these indexes should reference, and which of them to
+    /// write: stored segments of the same build are kept, the documents added since
+    /// become a new segment, the newest segment absorbs the previous one while that is
+    /// at most twice its size, and a segment whose documents are mostly removed is
+    /// rewritten without them. `newKey` names new segments.
+    func planSegments(newKey: () -> String) -> (writes: [SegmentWrite], stored: [String: StoredSegments]) {
+        var writes: [SegmentWrite] = []
+        var stored: [String: StoredSegments] = [:]
+        for (name, attribute) in attributes {
+            let count = UInt32(attribute.index.ordinalCount)
+            var kept = attribute.segments
+            let tiles = kept.first.map { $0.base == 0 } ?? true
+                && zip(kept, kept.dropFirst()).allSatisfy { $0.end == $1.base } && (kept.last?.end ?? 0) <= count
+            if !tiles { kept = [] }
+            var pending: [(range: Range<UInt32>, existing: TextSegmentRef?)] = kept.map { ($0.range, $0) }
+            let end = kept.last?.end ?? 0
+            if end < count { pending.append((end..<count, nil)) }
+            for position in pending.indices where pending[position].existing != nil {
+                let range = pending[position].range
+                if attribute.index.liveCount(in: range) * 2 < range.count { pending[position].existing = nil }
+            }
+            while pending.count >= 2 {
+                let last = pending[pending.count - 1], previous = pending[pending.count - 2]
+                guard previous.range.count <= 2 * last.range.count else { break }
+                pending.removeLast(2)
+                pending.append((previous.range.lowerBound..<last.range.upperBound, nil))
+            }
+            var segments: [TextSegmentRef] = []
+            for (range, existing) in pending {
+                if let existing {
+                    segments.append(existing)
+                } else {
+                    let key = newKey()
+                    writes.append(SegmentWrite(attribute: name, range: range, key: key))
+                    segments.append(TextSegmentRef(key: key, base: range.lowerBound, end: range.upperBound))
+                }
+            }
+            stored[name] = StoredSegments(generation: attribute.generation, segments: segments)
+        }
+        return (writes, stored)
+    }
+
+    /// The bytes of a planned segment write.
+    func segmentBody(_ write: SegmentWrite) -> [UInt8] {
+        ObjectEnvelope.seal(attributes[write.attribute]!.index.encodeSegment(write.range), kind: .textSegment)
+    }
+
+    /// After a snapshot referencing `stored` is installed: attributes of the same build
+    /// remember their segments (a rebuilt attribute starts over).
+    mutating func recordSegments(_ stored: [String: StoredSegments]) {
+        for (name, record) in stored where attributes[name]?.generation == record.generation {
+            attributes[name]!.segments = record.segments
+        }
+    }
+
+    /// Every segment key the indexes reference.
+    var segmentKeys: Set<String> { Set(attributes.values.flatMap { $0.segments.map(\.key) }) }
+
+    /// Segment keys decoded attributes still need read (see `assembleSegments`).
+    var pendingSegmentKeys: [String] {
+        attributes.values.filter { $0.index.ordinalCount == 0 && !$0.segments.isEmpty }.flatMap { $0.segments.map(\.key) }
+    }
+
+    /// Builds the decoded attributes' indexes from their segments' bodies.
+    mutating func assembleSegments(_ bodies: [String: [UInt8]]) throws {
+        for name in attributes.keys {
+            var attribute = attributes[name]!
+            guard attribute.index.ordinalCount == 0, let last = attribute.segments.last else { continue }
+            guard Int(last.end) == attribute.ids.count else {
+                throw EngineError(.corruptData, "text index of \(name): segments end at \(last.end) of \(attribute.ids.count) documents")
+            }
+            let parts = try attribute.segments.map { segment -> [UInt8] in
+                guard let body = bodies[segment.key] else { throw EngineError(.corruptData, "text segment \(segment.key) is missing from storage") }
+                return try ObjectEnvelope.open(body, kind: .textSegment, key: segment.key)
+            }
+            let ids = attribute.ids
+            attribute.index = try InvertedIndex.assemble(parts, storesPositions: attribute.index.storesPositions,
+                                                         isLive: { ids[Int($0)] != nil }, what: "text index of \(name)")
+            attributes[name] = attribute
+        }
+    }
+
+    /// The indexes as a snapshot stores them: per attribute its declaration, the
+    /// ordinal → document table and its segments (`stored`, from `planSegments`).
+    func encode(to writer: inout BinaryWriter, segments stored: [String: StoredSegments]) {
+        writer.varint(Self.segmentedMarker)
+        writer.u8(2)
+        writer.varint(UInt64(attributes.count))
+        for name in attributes.keys.sorted() {
+            let attribute = attributes[name]!
+            writer.string(name)
+            writer.blob(JSONWriter.serialize(attribute.declaration))
+            writer.varint(UInt64(attribute.ids.count))
+            for id in attribute.ids {
+                writer.u8(id == nil ? 0 : 1)
+                if let id { writer.documentID(id) }
+            }
+            writer.u8(attribute.index.storesPositions ? 1 : 0)
+            let segments = stored[name]?.segments ?? []
+            writer.varint(UInt64(segments.count))
+            for segment in segments {
+                writer.string(segment.key)
+                writer.varint(UInt64(segment.base))
+                writer.varint(UInt64(segment.end))
+            }
+        }
+    }
+
+    /// The section as snapshots wrote it before segments: each index inline. Kept so
+    /// tests can check that such snapshots still load.
+    func encodeInline(to writer: inout BinaryWriter) {
         writer.varint(UInt64(attributes.count))
         for name in attributes.keys.sorted() {
             let attribute = attributes[name]!
@@ -85,11 +228,20 @@ struct TextIndexes: Sendable {
         }
     }
 
-    /// Reads what `encode` wrote. An attribute whose declaration no longer parses is
-    /// skipped (the schema's configuration rebuilds it from the documents).
+    /// Reads what `encode` (or, from older snapshots, `encodeInline`) wrote; segmented
+    /// attributes come back with empty indexes until `assembleSegments`. An attribute
+    /// whose declaration no longer parses is skipped (the schema's configuration
+    /// rebuilds it from the documents).
     static func decode(from reader: inout BinaryReader) throws -> TextIndexes {
         var indexes = TextIndexes()
-        for _ in 0..<Int(try reader.varint()) {
+        var count = try reader.varint()
+        let segmented = count == segmentedMarker
+        if segmented {
+            let format = try reader.u8()
+            guard format == 2 else { throw EngineError(.corruptData, "\(reader.what): text section format \(format), this build reads 2") }
+            count = try reader.varint()
+        }
+        for _ in 0..<Int(count) {
             let name = try reader.string()
             let declaration = try JSONParser.parse(try reader.blob())
             let options = try? TextSearchOptions.parse(declaration, field: name)
@@ -105,7 +257,15 @@ struct TextIndexes: Sendable {
                     attribute.ids.append(nil)
                 }
             }
-            attribute.index = try InvertedIndex.decode(from: &reader)
+            if segmented {
+                attribute.index = InvertedIndex(storesPositions: try reader.u8() == 1)
+                attribute.segments = try (0..<Int(try reader.varint())).map { _ in
+                    TextSegmentRef(key: try reader.string(), base: UInt32(truncatingIfNeeded: try reader.varint()),
+                                   end: UInt32(truncatingIfNeeded: try reader.varint()))
+                }
+            } else {
+                attribute.index = try InvertedIndex.decode(from: &reader)
+            }
             if options != nil { indexes.attributes[name] = attribute }
         }
         return indexes
