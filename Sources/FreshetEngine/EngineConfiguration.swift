@@ -31,6 +31,10 @@ public struct EngineConfiguration: Sendable {
     /// BM25 queries on the attribute are answered 202 ("retry"). Smaller builds
     /// happen as the schema change is applied.
     public var textInlineBuildLimit = 20_000
+    /// Making an attribute filterable on a namespace with more documents than this
+    /// builds its attribute index in the background; until it is ready its filters are
+    /// evaluated per document (the answers are the same, only slower).
+    public var attributeInlineBuildLimit = 100_000
     /// A filtered ANN query whose filter matches at most this many documents (counted
     /// exactly by the attribute indexes) computes their exact distances instead of
     /// probing the index: about as cheap as a probe below it, and exact (measured with

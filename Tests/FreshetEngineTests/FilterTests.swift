@@ -204,6 +204,36 @@ final class AttributeIndexTests: XCTestCase {
 }
 
 extension AttributeIndexTests {
+    /// Making an attribute filterable on a large namespace builds its index in the
+    /// background: filters answer correctly meanwhile (evaluated per document), writes
+    /// made during the build are caught up, and then the index answers.
+    func testNewlyFilterableAttributesAreIndexedInTheBackground() async throws {
+        var configuration = EngineConfiguration()
+        configuration.attributeInlineBuildLimit = 100
+        let engine = Engine(storage: MemoryBackend(), configuration: configuration)
+        let rows = (0..<20_000).map { #"{"id":\#($0),"n":\#($0 % 50),"tags":["t\#($0 % 7)"]}"# }
+        try await engine.write("ns", #"{"schema":{"n":{"type":"int","filterable":false},"tags":{"type":"[]string","filterable":false}},"upsert_rows":[\#(rows.joined(separator: ","))]}"#)
+        try await engine.write("ns", #"{"schema":{"n":{"type":"int","filterable":true},"tags":{"type":"[]string","filterable":true}}}"#)
+        // Written while the build may still run: replacements, deletes, new documents.
+        try await engine.write("ns", #"{"upsert_rows":[{"id":3,"n":7,"tags":["t0"]},{"id":20000,"n":7,"tags":["t3"]}],"deletes":[57,107]}"#)
+        let during = try await engine.ids("ns", #"{"rank_by":["id","asc"],"top_k":10000,"filters":["n","Eq",7]}"#)
+        var state = try await engine.existing("ns").readState(strong: true)
+        for _ in 0..<500 where !state.attributes.building.isEmpty {
+            try await Task.sleep(for: .milliseconds(10))
+            state = try await engine.existing("ns").readState(strong: true)
+        }
+        XCTAssertTrue(state.attributes.building.isEmpty, "the background build should finish")
+        XCTAssertNotNil(state.attributes.attributes["n"])
+        for filter in [#"["n","Eq",7]"#, #"["n","Lt",3]"#, #"["tags","Contains","t3"]"#, #"["And",[["n","Gte",40],["tags","ContainsAny",["t0","t1"]]]]"#] {
+            let compiled = try Filter.compile(JSONParser.parse(filter), schema: state.schema, field: "filters")
+            XCTAssertNotNil(FilterPlan(compiled, state: state).candidates, "\(filter): answered from the installed index")
+            let expected = state.documents.values.filter { compiled.matches($0) }.map(\.id).sorted().map(\.description)
+            let got = try await engine.ids("ns", #"{"rank_by":["id","asc"],"top_k":10000,"filters":\#(filter)}"#)
+            XCTAssertEqual(got, expected, filter)
+            if filter == #"["n","Eq",7]"# { XCTAssertEqual(during, expected, "the answer during the build is the same") }
+        }
+    }
+
     /// Regex and Glob on an indexed attribute decide per distinct value.
     func testRegexAndGlobThroughTheIndexes() async throws {
         let engine = Engine(storage: MemoryBackend())

@@ -21,10 +21,14 @@ struct AttributeIndexes: Sendable {
     private(set) var ids: [DocumentID?] = []
     private(set) var live = OrdinalBitmap()
     private(set) var attributes: [String: Attribute] = [:]
+    /// Newly filterable attributes whose index a background task builds (name → holds
+    /// arrays); until it is installed their filters are evaluated per document.
+    private(set) var building: [String: Bool] = [:]
 
     /// Indexes the filterable attributes of `schema` (building those newly filterable
-    /// from `documents`) and drops the rest.
-    mutating func configure(for schema: NamespaceSchema, documents: [DocumentID: Document]) {
+    /// from `documents` — or, past `deferBeyond` documents, leaving them to a background
+    /// build, see `building`) and drops the rest.
+    mutating func configure(for schema: NamespaceSchema, documents: [DocumentID: Document], deferBeyond limit: Int? = nil) {
         var wanted: [String: Bool] = [:]
         for (name, attribute) in schema.attributes where attribute.isFilterable {
             switch attribute.type {
@@ -34,14 +38,40 @@ struct AttributeIndexes: Sendable {
             }
         }
         for name in attributes.keys where wanted[name] == nil || wanted[name] != attributes[name]!.isArray { attributes[name] = nil }
+        for name in building.keys where wanted[name] != building[name] { building[name] = nil }
         for (name, isArray) in wanted where attributes[name] == nil {
-            var attribute = Attribute(isArray: isArray)
-            for (id, document) in documents {
-                guard let ordinal = ordinals[id], let value = document.attributes[name] else { continue }
-                Self.add(value, ordinal: ordinal, to: &attribute)
+            if let limit, documents.count > limit {
+                building[name] = isArray
+            } else {
+                attributes[name] = build(name, isArray: isArray, documents: documents)
             }
-            attributes[name] = attribute
         }
+    }
+
+    /// The index of attribute `name` over `documents`, at these indexes' ordinals.
+    func build(_ name: String, isArray: Bool, documents: [DocumentID: Document]) -> Attribute {
+        var attribute = Attribute(isArray: isArray)
+        for (id, document) in documents {
+            guard let ordinal = ordinals[id], let value = document.attributes[name] else { continue }
+            Self.add(value, ordinal: ordinal, to: &attribute)
+        }
+        return attribute
+    }
+
+    /// Installs an index built in the background from `snapshot` (these indexes as the
+    /// build started), first bringing it up to date for the documents `touched` since:
+    /// their old values leave at the snapshot's ordinals, their current ones (`current`)
+    /// enter at today's. Ignored if the attribute is no longer wanted in that form.
+    mutating func install(_ name: String, _ built: Attribute, snapshot: AttributeIndexes, snapshotDocuments: [DocumentID: Document],
+                          touched: Set<DocumentID>, current: [DocumentID: Document]) {
+        guard building[name] == built.isArray else { return }
+        var attribute = built
+        for id in touched {
+            if let ordinal = snapshot.ordinals[id], let old = snapshotDocuments[id]?.attributes[name] { Self.remove(old, ordinal: ordinal, from: &attribute) }
+            if let ordinal = ordinals[id], let value = current[id]?.attributes[name] { Self.add(value, ordinal: ordinal, to: &attribute) }
+        }
+        building[name] = nil
+        attributes[name] = attribute
     }
 
     private static func add(_ value: AttributeValue, ordinal: UInt32, to attribute: inout Attribute) {

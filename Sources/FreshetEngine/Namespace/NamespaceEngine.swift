@@ -52,6 +52,7 @@ actor NamespaceEngine {
     /// A full-text index being built in the background: the state it started from, the
     /// documents written since (caught up when it is installed) and its task.
     private var textBuild: (snapshot: NamespaceState, touched: Set<DocumentID>, task: Task<Void, Never>)?
+    private var attributeBuild: (snapshot: NamespaceState, touched: Set<DocumentID>, task: Task<Void, Never>)?
     private(set) var commits = 0
     private(set) var conflicts = 0
 
@@ -66,6 +67,7 @@ actor NamespaceEngine {
         self.manifest = manifest
         self.epoch = epoch
         self.state.textBuildInlineLimit = configuration.textInlineBuildLimit
+        self.state.attributeBuildInlineLimit = configuration.attributeInlineBuildLimit
     }
 
     // MARK: opening
@@ -226,7 +228,7 @@ actor NamespaceEngine {
         }
         state.apply(entry)
         indexer?.enqueue(VectorChange(entry))
-        followTextBuild(entry)
+        followBackgroundBuilds(entry)
         recentNonces[entry.sequence] = entry.nonce
         walEntriesSinceSnapshot += 1
         walBytesSinceSnapshot += body.count
@@ -282,8 +284,11 @@ actor NamespaceEngine {
             if snapshot.sequence > state.sequence {
                 state = snapshot
                 state.textBuildInlineLimit = configuration.textInlineBuildLimit
+                state.attributeBuildInlineLimit = configuration.attributeInlineBuildLimit
                 textBuild?.task.cancel()
                 textBuild = nil
+                attributeBuild?.task.cancel()
+                attributeBuild = nil
                 // Entries we never saw were folded: the index restarts from storage.
                 if let running = indexer {
                     indexer = nil
@@ -430,7 +435,7 @@ actor NamespaceEngine {
                 if !folded, state.sequence < sequence {
                     state.apply(entry)
                     indexer?.enqueue(VectorChange(entry))
-                    followTextBuild(entry)
+                    followBackgroundBuilds(entry)
                     maybeStartIndexer()
                     recentNonces[sequence] = entry.nonce
                     walEntriesSinceSnapshot += 1
@@ -736,16 +741,46 @@ actor NamespaceEngine {
 
     /// Records what an applied entry touched while a build runs, and starts a build
     /// when the schema asked for one.
-    private func followTextBuild(_ entry: WALEntry) {
-        if textBuild != nil {
+    private func followBackgroundBuilds(_ entry: WALEntry) {
+        if textBuild != nil || attributeBuild != nil {
             for operation in entry.operations {
+                let id: DocumentID
                 switch operation {
-                case .put(let document): textBuild!.touched.insert(document.id)
-                case .delete(let id): textBuild!.touched.insert(id)
+                case .put(let document): id = document.id
+                case .delete(let deleted): id = deleted
                 }
+                textBuild?.touched.insert(id)
+                attributeBuild?.touched.insert(id)
             }
         }
         startTextBuildIfNeeded()
+        startAttributeBuildIfNeeded()
+    }
+
+    private func startAttributeBuildIfNeeded() {
+        guard attributeBuild == nil, closedReason == nil, !state.attributesBuilding.isEmpty else { return }
+        let snapshot = state
+        let wanted = state.attributesBuilding
+        logger.info("building attribute indexes in the background", metadata: [
+            "namespace": "\(name)", "attributes": "\(wanted.keys.sorted())", "documents": "\(snapshot.documents.count)"])
+        let task = Task.detached { [weak self] in
+            var built: [(String, AttributeIndexes.Attribute)] = []
+            for (attribute, isArray) in wanted {
+                if Task.isCancelled { return }
+                built.append((attribute, snapshot.buildAttributeIndex(attribute, isArray: isArray)))
+            }
+            await self?.installAttributeBuild(built)
+        }
+        attributeBuild = (snapshot, [], task)
+    }
+
+    /// Brings the built attribute indexes up to the current state and installs them.
+    private func installAttributeBuild(_ built: [(String, AttributeIndexes.Attribute)]) {
+        guard let (snapshot, touched, _) = attributeBuild else { return }
+        attributeBuild = nil
+        for (name, attribute) in built { state.installAttributeIndex(name, attribute, from: snapshot, touched: touched) }
+        logger.info("attribute indexes ready", metadata: ["namespace": "\(name)", "attributes": "\(built.map(\.0).sorted())"])
+        startAttributeBuildIfNeeded()  // the schema may have changed again meanwhile
     }
 
     private func startTextBuildIfNeeded() {
@@ -798,6 +833,8 @@ actor NamespaceEngine {
         closedReason = reason
         textBuild?.task.cancel()
         textBuild = nil
+        attributeBuild?.task.cancel()
+        attributeBuild = nil
         await drain()
         if compacting { await withCheckedContinuation { compactionWaiters.append($0) } }
         if let running = indexer {

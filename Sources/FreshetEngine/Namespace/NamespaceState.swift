@@ -30,6 +30,8 @@ public struct NamespaceState: Sendable {
     /// On a live engine: full-text indexes enabled on more documents than this are
     /// built in the background (nil: inline, as when loading a snapshot).
     var textBuildInlineLimit: Int?
+    /// The same for attribute indexes of newly filterable attributes.
+    var attributeBuildInlineLimit: Int?
 
     init(createdAtMilliseconds: Int64) {
         self.createdAtMilliseconds = createdAtMilliseconds
@@ -102,11 +104,24 @@ public struct NamespaceState: Sendable {
     mutating func setSchema(_ schema: NamespaceSchema) {
         self.schema = schema
         text.configure(for: schema, documents: documents, deferBeyond: textBuildInlineLimit)
-        attributes.configure(for: schema, documents: documents)
+        attributes.configure(for: schema, documents: documents, deferBeyond: attributeBuildInlineLimit)
     }
 
     /// Installs a full-text index built in the background (see `TextIndexes.install`).
     mutating func installText(_ attribute: TextIndexes.Attribute) { text.install(attribute) }
+
+    /// Attribute indexes a background build should make (see `AttributeIndexes.building`).
+    var attributesBuilding: [String: Bool] { attributes.building }
+
+    /// Builds attribute `name`'s index from this state (run off the actor on a copy).
+    func buildAttributeIndex(_ name: String, isArray: Bool) -> AttributeIndexes.Attribute {
+        attributes.build(name, isArray: isArray, documents: documents)
+    }
+
+    /// Installs an attribute index built from `snapshot`, caught up for `touched`.
+    mutating func installAttributeIndex(_ name: String, _ built: AttributeIndexes.Attribute, from snapshot: NamespaceState, touched: Set<DocumentID>) {
+        attributes.install(name, built, snapshot: snapshot.attributes, snapshotDocuments: snapshot.documents, touched: touched, current: documents)
+    }
 
     /// Text segments this state's snapshot should reference, and those to write first.
     func planTextSegments(newKey: () -> String) -> (writes: [TextIndexes.SegmentWrite], stored: [String: TextIndexes.StoredSegments]) {
