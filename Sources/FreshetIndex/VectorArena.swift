@@ -22,11 +22,11 @@ public struct VectorArena<ID: Hashable & Sendable>: Sendable {
     // Internal, usable from inlinable code: the candidate scan below specialises for
     // the caller's id type (through generic metadata it cost ~0.3 µs a candidate).
     @usableFromInline var chunks: [[Float]] = []
-    private var slotIDs: [[ID?]] = []
+    @usableFromInline var slotIDs: [[ID?]] = []
     @usableFromInline var slotOf: [ID: Int] = [:]
     private var freeSlots: [Int] = []
     /// Slots handed out so far at the end (the high-water mark).
-    private var usedAtEnd = 0
+    @usableFromInline var usedAtEnd = 0
 
     public init(dimensions: Int) {
         precondition(dimensions > 0, "an arena needs a positive dimension")
@@ -36,6 +36,9 @@ public struct VectorArena<ID: Hashable & Sendable>: Sendable {
     public var count: Int { slotOf.count }
 
     public func contains(_ id: ID) -> Bool { slotOf[id] != nil }
+
+    /// The slot holding `id`'s vector (stable until `id` is removed).
+    public func slot(of id: ID) -> Int? { slotOf[id] }
 
     /// The stored vector of `id`.
     public func vector(of id: ID) -> [Float]? {
@@ -145,6 +148,16 @@ public struct VectorArena<ID: Hashable & Sendable>: Sendable {
         among candidates: S, to query: [Float], k: Int, metric: ArenaMetric, kernels: Kernels = .best,
         tieBreak: (ID, ID) -> Bool
     ) -> [(id: ID, distance: Float)] where S.Element == ID {
+        nearest(amongSlots: candidates.lazy.compactMap { slotOf[$0] }, to: query, k: k, metric: metric, kernels: kernels, tieBreak: tieBreak)
+    }
+
+    /// As `nearest(among:)`, for candidates given by slot (a caller that keeps slots
+    /// skips hashing ids); slots no longer holding a vector are skipped.
+    @inlinable
+    public func nearest<S: Sequence>(
+        amongSlots candidates: S, to query: [Float], k: Int, metric: ArenaMetric, kernels: Kernels = .best,
+        tieBreak: (ID, ID) -> Bool
+    ) -> [(id: ID, distance: Float)] where S.Element == Int {
         guard k > 0 else { return [] }
         precondition(query.count == dimensions, "query of \(query.count) dimensions in a \(dimensions)-d arena")
         var best: [(id: ID, distance: Float)] = []
@@ -154,8 +167,8 @@ public struct VectorArena<ID: Hashable & Sendable>: Sendable {
         query.withUnsafeBufferPointer { q in
             var queryNorm: Float = 0, ignored: Float = 0
             if case .cosine = metric { freshet_dot_norm_f32(kernels.level.isa, q.baseAddress, q.baseAddress, dimensions, &ignored, &queryNorm) }
-            for id in candidates {
-                guard let slot = slotOf[id] else { continue }
+            for slot in candidates {
+                guard slot >= 0, slot < usedAtEnd, let id = slotIDs[slot / Self.chunkRows][slot % Self.chunkRows] else { continue }
                 let (chunk, row) = (slot / Self.chunkRows, slot % Self.chunkRows)
                 let distance: Float = chunks[chunk].withUnsafeBufferPointer { rows in
                     let vector = rows.baseAddress! + row * dimensions

@@ -204,6 +204,35 @@ final class AttributeIndexTests: XCTestCase {
 }
 
 extension AttributeIndexTests {
+    /// Exact distances over a filter's matches find vectors by attribute ordinal: they
+    /// stay right through deletes, replacements, documents that lose their vector and
+    /// slot reuse.
+    func testExactFilteredDistancesFollowVectorChanges() async throws {
+        var random = SeededRandom(seed: 41)
+        func vector() -> String { "[" + (0..<4).map { _ in String(Double(random.next() % 1000) / 100) }.joined(separator: ",") + "]" }
+        let engine = Engine(storage: MemoryBackend())
+        let rows = (0..<500).map { #"{"id":\#($0),"g":\#($0 % 10),"vector":\#(vector())}"# }
+        try await engine.write("ns", #"{"distance_metric":"euclidean_squared","upsert_rows":[\#(rows.joined(separator: ","))]}"#)
+        try await engine.write("ns", #"{"deletes":[\#((0..<50).map { String($0 * 7) }.joined(separator: ","))]}"#)
+        let replaced = (0..<50).map { #"{"id":\#($0 * 3),"g":\#(($0 * 3) % 10),"vector":\#(vector())}"# }
+        let added = (500..<540).map { #"{"id":\#($0),"g":\#($0 % 10),"vector":\#(vector())}"# }
+        let vectorless = (0..<30).map { #"{"id":\#($0 * 11 + 1),"g":\#(($0 * 11 + 1) % 10)}"# }
+        try await engine.write("ns", #"{"upsert_rows":[\#((replaced + added).joined(separator: ","))]}"#)
+        try await engine.write("ns", #"{"upsert_rows":[\#(vectorless.joined(separator: ","))]}"#)
+        let state = try await engine.existing("ns").readState(strong: true)
+        let query: [Float] = [5, 5, 5, 5]
+        for g in 0..<10 {
+            var expected: [(DocumentID, Float)] = []
+            for document in state.allDocuments() where document.attributes["g"] == .int(Int64(g)) {
+                guard let vector = document.vector else { continue }
+                expected.append((document.id, zip(vector, query).reduce(Float(0)) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }))
+            }
+            expected.sort { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }
+            let got = try await engine.ids("ns", #"{"rank_by":["vector","kNN",[5,5,5,5]],"top_k":15,"filters":["g","Eq",\#(g)]}"#)
+            XCTAssertEqual(got, expected.prefix(15).map(\.0.description), "g = \(g)")
+        }
+    }
+
     /// Making an attribute filterable on a large namespace builds its index in the
     /// background: filters answer correctly meanwhile (evaluated per document), writes
     /// made during the build are caught up, and then the index answers.

@@ -27,6 +27,9 @@ public struct NamespaceState: Sendable {
     private(set) var text = TextIndexes()
     /// Value → ordinals bitmaps of the filterable attributes.
     private(set) var attributes = AttributeIndexes()
+    /// Per attribute-index ordinal: the arena slot of that document's vector (-1: none),
+    /// so exact distances over a filter's matches need no id lookups.
+    private(set) var vectorSlots = PagedArray<Int32>(filler: -1)
     /// On a live engine: full-text indexes enabled on more documents than this are
     /// built in the background (nil: inline, as when loading a snapshot).
     var textBuildInlineLimit: Int?
@@ -71,12 +74,17 @@ public struct NamespaceState: Sendable {
         } else {
             vectors?.remove(document.id)
         }
+        if let ordinal = attributes.ordinals[document.id] {
+            vectorSlots.grow(to: Int(ordinal) + 1)
+            vectorSlots[Int(ordinal)] = vectors?.slot(of: document.id).map { Int32($0) } ?? -1
+        }
         documents[document.id] = stored
     }
 
     mutating func remove(_ id: DocumentID) {
         guard let old = documents.removeValue(forKey: id) else { return }
         logicalBytes -= storedBytes(id, old)
+        if let ordinal = attributes.ordinals[id] { vectorSlots[Int(ordinal)] = -1 }
         if !text.isEmpty { text.remove(old) }
         attributes.remove(old)
         vectors?.remove(id)
@@ -105,6 +113,19 @@ public struct NamespaceState: Sendable {
         self.schema = schema
         text.configure(for: schema, documents: documents, deferBeyond: textBuildInlineLimit)
         attributes.configure(for: schema, documents: documents, deferBeyond: attributeBuildInlineLimit)
+    }
+
+    /// The `k` nearest documents among the attribute-index `ordinals` (a filter's exact
+    /// matches), by exact distance, ties by id.
+    func nearest(amongOrdinals ordinals: OrdinalBitmap, to query: [Float], k: Int, metric: ArenaMetric) -> [(id: DocumentID, distance: Float)] {
+        guard let vectors else { return [] }
+        var slots: [Int] = []
+        slots.reserveCapacity(ordinals.count)
+        let table = vectorSlots
+        ordinals.forEach { ordinal in
+            if Int(ordinal) < table.count, case let slot = table[Int(ordinal)], slot >= 0 { slots.append(Int(slot)) }
+        }
+        return vectors.nearest(amongSlots: slots, to: query, k: k, metric: metric, tieBreak: <)
     }
 
     /// Installs a full-text index built in the background (see `TextIndexes.install`).

@@ -41,15 +41,6 @@ struct FilterPlan: Sendable {
         return filter.matches(document)
     }
 
-    /// Ids of the matching documents, when the indexes know them exactly.
-    var exactIDs: [DocumentID]? {
-        guard exact, let candidates else { return nil }
-        var ids: [DocumentID] = []
-        ids.reserveCapacity(candidates.count)
-        candidates.forEach { if let id = indexes.ids[Int($0)] { ids.append(id) } }
-        return ids
-    }
-
     /// The matching documents of `state`: from the candidates when the plan has them,
     /// else by a scan.
     func matchingDocuments(_ state: NamespaceState) -> [Document] {

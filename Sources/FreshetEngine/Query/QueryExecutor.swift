@@ -61,9 +61,9 @@ enum QueryExecutor {
                 rows = annRows
             } else if let arena = state.vectors {
                 let arenaMetric: ArenaMetric = metric == .cosineDistance ? .cosine : .euclideanSquared
-                if let ids = plan.exactIDs, ids.count <= state.documents.count / 4 {
-                    // Few matches, known exactly: their distances only.
-                    rows = arena.nearest(among: ids, to: query, k: k, metric: arenaMetric, tieBreak: <)
+                if plan.exact, let candidates = plan.candidates, candidates.count <= state.documents.count / 4 {
+                    // Few matches, known exactly: their distances only, found by ordinal.
+                    rows = state.nearest(amongOrdinals: candidates, to: query, k: k, metric: arenaMetric)
                         .map { QueryRow(document: state.document($0.id)!, distance: $0.distance) }
                 } else {
                     let documents = state.documents
