@@ -207,7 +207,7 @@ extension InvertedIndex {
     /// Indexed terms starting with `prefix`, for a query's last-term-as-prefix.
     public func terms(withPrefix prefix: String, limit: Int = 1024) -> [String] {
         var out: [String] = []
-        for (term, list) in postings where list.liveCount > 0 && term.hasPrefix(prefix) {
+        for (term, list) in postings where list.liveCount > 0 && term.utf8.starts(with: prefix.utf8) {
             out.append(term)
             if out.count >= limit { break }
         }

@@ -76,6 +76,11 @@ public struct TextAnalyzerOptions: Sendable, Equatable {
 /// Cuts text into the terms an inverted index stores and a query looks up. Both
 /// sides use the same analyzer, so a term matches exactly what was indexed.
 public struct TextAnalyzer: Sendable {
+    /// Bumped whenever the terms the same options produce change (2: the reference's
+    /// stop-word lists, stop words on by default), so indexes stored by an older
+    /// analyzer are rebuilt rather than queried with different terms.
+    public static let version: UInt8 = 2
+
     public let options: TextAnalyzerOptions
 
     public init(_ options: TextAnalyzerOptions = TextAnalyzerOptions()) { self.options = options }

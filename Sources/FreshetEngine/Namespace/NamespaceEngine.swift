@@ -51,8 +51,8 @@ actor NamespaceEngine {
     private(set) var indexer: VectorIndexer?
     /// A full-text index being built in the background: the state it started from, the
     /// documents written since (caught up when it is installed) and its task.
-    private var textBuild: (snapshot: NamespaceState, touched: Set<DocumentID>, task: Task<Void, Never>)?
-    private var attributeBuild: (snapshot: NamespaceState, touched: Set<DocumentID>, task: Task<Void, Never>)?
+    private var textBuild: (snapshot: NamespaceState, touched: Set<DocumentID>, task: Task<Void, Never>, token: UInt64)?
+    private var attributeBuild: (snapshot: NamespaceState, touched: Set<DocumentID>, task: Task<Void, Never>, token: UInt64)?
     private(set) var commits = 0
     private(set) var conflicts = 0
 
@@ -657,8 +657,14 @@ actor NamespaceEngine {
                 if let check, let decoded = try? Manifest.decode(check.body, key: keys.manifest), decoded.snapshotKey == key {
                     // It landed; carry on with the clean-up below.
                 } else {
-                    try? await storage.delete(key)
-                    await deleteUnused(writtenSegments)
+                    if error.code == .conditionFailed {
+                        // Certainly not installed: nothing can name what this attempt wrote.
+                        try? await storage.delete(key)
+                        await deleteUnused(writtenSegments)
+                    }
+                    // Otherwise it may have landed and been built on (a newer snapshot
+                    // can keep these segments): leave them to the clean-up on open.
+                    installed = true
                     return
                 }
             }
@@ -763,20 +769,22 @@ actor NamespaceEngine {
         let wanted = state.attributesBuilding
         logger.info("building attribute indexes in the background", metadata: [
             "namespace": "\(name)", "attributes": "\(wanted.keys.sorted())", "documents": "\(snapshot.documents.count)"])
+        let token = UInt64.random(in: 1...UInt64.max)
         let task = Task.detached { [weak self] in
             var built: [(String, AttributeIndexes.Attribute)] = []
             for (attribute, isArray) in wanted {
                 if Task.isCancelled { return }
                 built.append((attribute, snapshot.buildAttributeIndex(attribute, isArray: isArray)))
             }
-            await self?.installAttributeBuild(built)
+            await self?.installAttributeBuild(built, token: token)
         }
-        attributeBuild = (snapshot, [], task)
+        attributeBuild = (snapshot, [], task, token)
     }
 
-    /// Brings the built attribute indexes up to the current state and installs them.
-    private func installAttributeBuild(_ built: [(String, AttributeIndexes.Attribute)]) {
-        guard let (snapshot, touched, _) = attributeBuild else { return }
+    /// Brings the built attribute indexes up to the current state and installs them
+    /// (unless the build was cancelled or replaced meanwhile: its ordinals may be stale).
+    private func installAttributeBuild(_ built: [(String, AttributeIndexes.Attribute)], token: UInt64) {
+        guard let (snapshot, touched, _, current) = attributeBuild, current == token else { return }
         attributeBuild = nil
         for (name, attribute) in built { state.installAttributeIndex(name, attribute, from: snapshot, touched: touched) }
         logger.info("attribute indexes ready", metadata: ["namespace": "\(name)", "attributes": "\(built.map(\.0).sorted())"])
@@ -789,21 +797,22 @@ actor NamespaceEngine {
         let wanted = state.text.building
         logger.info("building full-text indexes in the background", metadata: [
             "namespace": "\(name)", "attributes": "\(wanted.keys.sorted())", "documents": "\(snapshot.documents.count)"])
+        let token = UInt64.random(in: 1...UInt64.max)
         let task = Task.detached { [weak self] in
             var built: [TextIndexes.Attribute] = []
             for (attribute, declaration) in wanted {
                 if Task.isCancelled { return }
                 built.append(TextIndexes.Attribute.build(name: attribute, declaration: declaration, documents: snapshot.documents))
             }
-            await self?.installTextBuild(built)
+            await self?.installTextBuild(built, token: token)
         }
-        textBuild = (snapshot, [], task)
+        textBuild = (snapshot, [], task, token)
     }
 
     /// Brings the built indexes up to the current state (the documents written since
     /// the build started are re-indexed) and installs them.
-    private func installTextBuild(_ built: [TextIndexes.Attribute]) {
-        guard let (snapshot, touched, _) = textBuild else { return }
+    private func installTextBuild(_ built: [TextIndexes.Attribute], token: UInt64) {
+        guard let (snapshot, touched, _, current) = textBuild, current == token else { return }
         textBuild = nil
         for var attribute in built {
             for id in touched {

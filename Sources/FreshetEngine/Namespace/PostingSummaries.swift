@@ -47,7 +47,8 @@ struct SummaryCoverage: Sendable, Equatable {
             withUnsafeBytes(of: (value == 0 ? 0 : value).bitPattern.littleEndian) { mix($0) }
         }
         switch value {
-        case .string(let text): mix([1]); mix(text.utf8)
+        // Strings compare by canonical equivalence: hash one canonical form.
+        case .string(let text): mix([1]); mix(text.precomposedStringWithCanonicalMapping.utf8)
         case .int(let number_): number(Double(number_))
         case .uint(let number_): number(Double(number_))
         case .float(let number_): number(number_)

@@ -6,6 +6,8 @@ struct TextSegmentRef: Sendable, Equatable {
     var key: String
     var base: UInt32
     var end: UInt32
+    /// Live documents in it when it was written (it is rewritten once half are gone).
+    var live: UInt32
     var range: Range<UInt32> { base..<end }
 }
 
@@ -120,9 +122,9 @@ struct TextIndexes: Sendable {
             var pending: [(range: Range<UInt32>, existing: TextSegmentRef?)] = kept.map { ($0.range, $0) }
             let end = kept.last?.end ?? 0
             if end < count { pending.append((end..<count, nil)) }
-            for position in pending.indices where pending[position].existing != nil {
-                let range = pending[position].range
-                if attribute.index.liveCount(in: range) * 2 < range.count { pending[position].existing = nil }
+            for position in pending.indices {
+                guard let existing = pending[position].existing else { continue }
+                if attribute.index.liveCount(in: existing.range) * 2 < Int(existing.live) { pending[position].existing = nil }
             }
             while pending.count >= 2 {
                 let last = pending[pending.count - 1], previous = pending[pending.count - 2]
@@ -137,7 +139,8 @@ struct TextIndexes: Sendable {
                 } else {
                     let key = newKey()
                     writes.append(SegmentWrite(attribute: name, range: range, key: key))
-                    segments.append(TextSegmentRef(key: key, base: range.lowerBound, end: range.upperBound))
+                    segments.append(TextSegmentRef(key: key, base: range.lowerBound, end: range.upperBound,
+                                                   live: UInt32(attribute.index.liveCount(in: range))))
                 }
             }
             stored[name] = StoredSegments(generation: attribute.generation, segments: segments)
@@ -201,12 +204,14 @@ struct TextIndexes: Sendable {
                 if let id { writer.documentID(id) }
             }
             writer.u8(attribute.index.storesPositions ? 1 : 0)
+            writer.u8(TextAnalyzer.version)
             let segments = stored[name]?.segments ?? []
             writer.varint(UInt64(segments.count))
             for segment in segments {
                 writer.string(segment.key)
                 writer.varint(UInt64(segment.base))
                 writer.varint(UInt64(segment.end))
+                writer.varint(UInt64(segment.live))
             }
         }
     }
@@ -230,8 +235,9 @@ struct TextIndexes: Sendable {
 
     /// Reads what `encode` (or, from older snapshots, `encodeInline`) wrote; segmented
     /// attributes come back with empty indexes until `assembleSegments`. An attribute
-    /// whose declaration no longer parses is skipped (the schema's configuration
-    /// rebuilds it from the documents).
+    /// whose declaration no longer parses, or whose terms an analyzer of another
+    /// version made (inline sections predate versions), is skipped: the schema's
+    /// configuration rebuilds it from the documents with today's analyzer.
     static func decode(from reader: inout BinaryReader) throws -> TextIndexes {
         var indexes = TextIndexes()
         var count = try reader.varint()
@@ -257,16 +263,20 @@ struct TextIndexes: Sendable {
                     attribute.ids.append(nil)
                 }
             }
+            var current = options != nil
             if segmented {
                 attribute.index = InvertedIndex(storesPositions: try reader.u8() == 1)
+                let analyzerVersion = try reader.u8()
+                current = current && analyzerVersion == TextAnalyzer.version
                 attribute.segments = try (0..<Int(try reader.varint())).map { _ in
                     TextSegmentRef(key: try reader.string(), base: UInt32(truncatingIfNeeded: try reader.varint()),
-                                   end: UInt32(truncatingIfNeeded: try reader.varint()))
+                                   end: UInt32(truncatingIfNeeded: try reader.varint()), live: UInt32(truncatingIfNeeded: try reader.varint()))
                 }
             } else {
                 attribute.index = try InvertedIndex.decode(from: &reader)
+                current = false
             }
-            if options != nil { indexes.attributes[name] = attribute }
+            if current { indexes.attributes[name] = attribute }
         }
         return indexes
     }

@@ -534,7 +534,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         if let postingFilter {
             // Keep the nearest heads whose postings can match, looking 4× further out
             // each round until there are `searchHeads` of them or no heads are left.
-            var n = searchHeads * configuration.filteredHeadsFactor
+            var n = max(1, searchHeads * max(1, configuration.filteredHeadsFactor))
             while true {
                 let wider = state.heads.nearest(to: query, n: n, probe: state.heads.groupsToProbe(for: n, minimum: probe), kernels: kernels)
                 nearest = []
