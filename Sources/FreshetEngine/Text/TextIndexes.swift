@@ -74,6 +74,18 @@ struct TextIndexes: Sendable {
             ids.append(document.id)
         }
 
+        /// Name, declaration and the ordinal → document table, as every snapshot format
+        /// starts an attribute.
+        func encodeHeader(to writer: inout BinaryWriter) {
+            writer.string(name)
+            writer.blob(JSONWriter.serialize(declaration))
+            writer.varint(UInt64(ids.count))
+            for id in ids {
+                writer.u8(id == nil ? 0 : 1)
+                if let id { writer.documentID(id) }
+            }
+        }
+
         mutating func remove(_ old: Document) {
             guard let ordinal = ordinals.removeValue(forKey: old.id) else { return }
             ids[Int(ordinal)] = nil
@@ -196,13 +208,7 @@ struct TextIndexes: Sendable {
         writer.varint(UInt64(attributes.count))
         for name in attributes.keys.sorted() {
             let attribute = attributes[name]!
-            writer.string(name)
-            writer.blob(JSONWriter.serialize(attribute.declaration))
-            writer.varint(UInt64(attribute.ids.count))
-            for id in attribute.ids {
-                writer.u8(id == nil ? 0 : 1)
-                if let id { writer.documentID(id) }
-            }
+            attribute.encodeHeader(to: &writer)
             writer.u8(attribute.index.storesPositions ? 1 : 0)
             writer.u8(TextAnalyzer.version)
             let segments = stored[name]?.segments ?? []
@@ -222,13 +228,7 @@ struct TextIndexes: Sendable {
         writer.varint(UInt64(attributes.count))
         for name in attributes.keys.sorted() {
             let attribute = attributes[name]!
-            writer.string(name)
-            writer.blob(JSONWriter.serialize(attribute.declaration))
-            writer.varint(UInt64(attribute.ids.count))
-            for id in attribute.ids {
-                writer.u8(id == nil ? 0 : 1)
-                if let id { writer.documentID(id) }
-            }
+            attribute.encodeHeader(to: &writer)
             attribute.index.encode(to: &writer)
         }
     }
