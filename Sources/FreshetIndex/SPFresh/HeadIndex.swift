@@ -28,6 +28,9 @@ struct HeadIndex: Sendable {
     private var location = PagedArray<Location>(filler: .none)
     private var builtAt = 0
     private(set) var count = 0
+    /// Bumped by every change, so a rebuild made on a copy can tell whether the heads
+    /// moved meanwhile.
+    private(set) var revision: UInt64 = 0
 
     init(dimensions: Int, flatLimit: Int = 2048, coarseProbe: Int = 12) {
         self.dimensions = dimensions
@@ -68,16 +71,19 @@ struct HeadIndex: Sendable {
         location.append(.none)
         file(head, vector)
         count += 1
+        revision &+= 1
         if rebuilding { maybeRebuild() }
         return head
     }
 
     mutating func set(_ head: Int, _ vector: [Float]) {
+        revision &+= 1
         unfile(head)
         file(head, vector)
     }
 
     mutating func remove(_ head: Int) {
+        revision &+= 1
         unfile(head)
         count -= 1
     }
@@ -107,12 +113,12 @@ struct HeadIndex: Sendable {
         return nearest.sorted()
     }
 
+    /// Whether the heads outgrew their grouping: past the flat limit, or doubled since
+    /// the tree was built.
+    var wantsRebuild: Bool { isTree ? count >= 2 * builtAt : count > flatLimit }
+
     private mutating func maybeRebuild() {
-        if !isTree {
-            if count > flatLimit { rebuild() }
-        } else if count >= 2 * builtAt {
-            rebuild()
-        }
+        if wantsRebuild { rebuild() }
     }
 
     /// Groups every head under √H balanced k-means centroids.

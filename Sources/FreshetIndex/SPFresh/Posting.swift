@@ -200,16 +200,18 @@ public final class PostingStore: Sendable {
     }
 
     /// Reads postings by id (cache first, then one batched read of the misses). A
-    /// missing object is absent from the result.
-    func fetch(_ ids: [UInt64]) async throws -> [UInt64: Posting] {
+    /// missing object is absent from the result. `caching: false` (LIRE's background
+    /// reads) leaves what it reads out of the cache, so maintenance does not evict the
+    /// postings queries keep hot.
+    func fetch(_ ids: [UInt64], caching: Bool = true) async throws -> [UInt64: Posting] {
         var found: [UInt64: Posting] = [:]
-        for (id, stored) in zip(ids, try await fetchInOrder(ids)) { if let stored { found[id] = stored.posting } }
+        for (id, stored) in zip(ids, try await fetchInOrder(ids, caching: caching)) { if let stored { found[id] = stored.posting } }
         return found
     }
 
     /// The postings of `ids` in order (nil for a missing object or the id 0): cached
     /// ones from memory, the rest with one `getMany`.
-    func fetchInOrder(_ ids: [UInt64]) async throws -> [StoredPosting?] {
+    func fetchInOrder(_ ids: [UInt64], caching: Bool = true) async throws -> [StoredPosting?] {
         var found = [StoredPosting?](repeating: nil, count: ids.count)
         var missing: [(position: Int, id: UInt64)] = []
         state.withLock { state in
@@ -229,7 +231,9 @@ public final class PostingStore: Sendable {
             decoded.append((wanted.id, stored))
         }
         state.withLock { state in
-            for (id, stored) in decoded { state.cache.set(stored, for: id, cost: stored.posting.bytes(dimensions: dimensions)) }
+            if caching {
+                for (id, stored) in decoded { state.cache.set(stored, for: id, cost: stored.posting.bytes(dimensions: dimensions)) }
+            }
             state.statistics.objectsRead += decoded.count
             state.statistics.bytesRead += bytesRead
         }

@@ -731,6 +731,15 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     /// Removes a posting with few live vectors and re-places them (with new versions)
     /// by the RNG rule among the remaining heads.
     private func merge(_ head: Int, ref: PostingRef, live: Posting) throws {
+        // Placements for the vectors read so far, computed without the lock (searches
+        // and writers wait on it) against the heads as they will be without this one.
+        var remaining = core.withLock { $0.state.heads }
+        remaining.remove(head)
+        var placements: [Int32: (version: UInt32, heads: [Int])] = [:]
+        for entry in 0..<live.count {
+            placements[live.slots[entry]] = (live.versions[entry], Self.selectPostings(for: live.vector(entry, dimensions: dimensions), heads: remaining,
+                                                                                       configuration: configuration, kernels: kernels))
+        }
         core.withLock { core in
             var current = core.state.postings[head]
             guard current.alive, current.epoch == ref.epoch else { return }
@@ -752,7 +761,11 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
                       placed.insert(slot).inserted else { continue }
                 core.state.versions[Int(slot)] = (core.state.versions[Int(slot)] &+ 1) & Self.versionMask
                 let vector = moving.vector(entry, dimensions: dimensions)
-                let selection = Self.selectPostings(for: vector, heads: core.state.heads, configuration: configuration, kernels: kernels)
+                // Precomputed for this very version, or chosen now.
+                var selection = placements[slot].flatMap { $0.version == moving.versions[entry] ? $0.heads : nil } ?? []
+                if selection.isEmpty || selection.contains(where: { !core.state.heads.contains($0) }) {
+                    selection = Self.selectPostings(for: vector, heads: core.state.heads, configuration: configuration, kernels: kernels)
+                }
                 Self.place(&core, slot: slot, vector: vector, heads: selection, configuration: configuration)
                 core.statistics.reassigned += 1
             }
@@ -788,7 +801,8 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
             guard current.alive, current.epoch == ref.epoch else { return nil }
             let old = core.state.heads.row(head)
             core.state.heads.set(head, newCentroids[0])
-            let newHead = core.state.heads.add(newCentroids[1])
+            // A tree rebuild (when the heads have doubled) runs after, outside the lock.
+            let newHead = core.state.heads.add(newCentroids[1], rebuilding: false)
             core.state.postings.grow(to: newHead + 1)
             var first = PostingRef(), second = PostingRef()
             first.alive = true; second.alive = true
@@ -819,8 +833,21 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
             try await store.delete([ids.0, ids.1])
             return
         }
+        rebuildHeadsIfWanted()
         try await reassign(afterSplitOf: head, newHead: installed.newHead, oldCentroid: installed.old, newCentroids: newCentroids,
                            parts: parts, assignment: assignment, state: installed.state)
+    }
+
+    /// Regroups the head tree once the heads have doubled: on a copy, without holding
+    /// the lock searches and writers need (it is k-means over every head), installed if
+    /// the heads did not change meanwhile (else the next split tries again).
+    private func rebuildHeadsIfWanted() {
+        guard var heads = core.withLock({ $0.state.heads.wantsRebuild ? $0.state.heads : nil }) else { return }
+        let revision = heads.revision
+        heads.rebuild(kernels: kernels)
+        core.withLock { core in
+            if core.state.heads.revision == revision { core.state.heads = heads }
+        }
     }
 
     /// LIRE's reassignment after a split. Condition 1: a vector of the split posting is a
@@ -845,7 +872,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         }
         let neighbours = state.heads.nearest(to: oldCentroid, n: configuration.reassignNeighbours, kernels: kernels)
             .map(\.index).filter { $0 != head && $0 != newHead }
-        let fetched = try await store.fetch(neighbours.compactMap { state.postings[$0].base == 0 ? nil : state.postings[$0].base })
+        let fetched = try await store.fetch(neighbours.compactMap { state.postings[$0].base == 0 ? nil : state.postings[$0].base }, caching: false)
         for neighbour in neighbours {
             let ref = state.postings[neighbour]
             let own = state.heads.row(neighbour)
@@ -927,7 +954,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     /// object that storage no longer has is corruption, never skipped.
     private func base(of ref: PostingRef, head: Int) async throws -> Posting? {
         guard ref.base != 0 else { return nil }
-        guard let base = try await store.fetch([ref.base])[ref.base] else {
+        guard let base = try await store.fetch([ref.base], caching: false)[ref.base] else {
             throw StorageError(.corrupt, "posting object \(store.key(ref.base)) referenced by head \(head) is missing")
         }
         return base
@@ -940,7 +967,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         for start in stride(from: 0, to: heads.count, by: 256) {
             let batch = heads[start..<min(heads.count, start + 256)]
             let wanted = batch.compactMap { state.postings[$0].base == 0 ? nil : state.postings[$0].base }
-            let fetched = try await store.fetch(wanted)
+            let fetched = try await store.fetch(wanted, caching: false)
             for head in batch {
                 let ref = state.postings[head]
                 body(head, ref.delta)
