@@ -22,11 +22,14 @@ struct Options {
     var queryLimit = Int.max
     var cacheMB = 64
     var churn = false
+    var ingest = false
     var replacement = ""
     var batch = 10_000
     var churnQueries = 200
     var churnSearchHeads = 64
     var buildThreads = 2
+    var insertThreads = SPFreshConfiguration().insertThreads
+    var reassignNeighbours = SPFreshConfiguration().reassignNeighbours
     var postingLimit = 128
     var rocksdb: [String: String] = [:]
     var replicas = 8
@@ -50,11 +53,14 @@ struct Options {
             case "--query-limit": options.queryLimit = Int(value(argument)) ?? .max
             case "--cache-mb": options.cacheMB = Int(value(argument)) ?? 64
             case "--churn": options.churn = true
+            case "--ingest": options.ingest = true
             case "--replacement": options.replacement = value(argument)
             case "--batch": options.batch = Int(value(argument)) ?? 10_000
             case "--churn-queries": options.churnQueries = Int(value(argument)) ?? 200
             case "--churn-search-heads": options.churnSearchHeads = Int(value(argument)) ?? 64
             case "--build-threads": options.buildThreads = Int(value(argument)) ?? 2
+            case "--insert-threads": options.insertThreads = Int(value(argument)) ?? options.insertThreads
+            case "--reassign-neighbours": options.reassignNeighbours = Int(value(argument)) ?? options.reassignNeighbours
             case "--posting-limit": options.postingLimit = Int(value(argument)) ?? 128
             case "--replicas": options.replicas = Int(value(argument)) ?? 8
             case "--encoding":
@@ -185,6 +191,8 @@ func run() async throws {
     configuration.replicaCount = options.replicas
     configuration.headFraction = options.headFraction
     configuration.searchHeadIndexProbe = options.headProbe
+    configuration.insertThreads = options.insertThreads
+    configuration.reassignNeighbours = options.reassignNeighbours
     let storage = try openStorage(options.storage, options: options.rocksdb)
     let store = PostingStore(storage: storage, prefix: "ann/", dimensions: dimensions, cacheBytes: options.cacheMB << 20, encoding: options.encoding)
     let index = SPFreshIndex<UInt64>(dimensions: dimensions, store: store, configuration: configuration)
@@ -213,8 +221,8 @@ func run() async throws {
               "postings_read": m.postingsRead])
     }
 
-    guard options.churn else { return }
-    guard !options.replacement.isEmpty else { fail("--churn needs --replacement R.fvecs") }
+    guard options.churn || options.ingest else { return }
+    guard !options.replacement.isEmpty else { fail("--churn and --ingest need --replacement R.fvecs") }
     var (replacementDimensions, replacement) = readVecs(options.replacement, as: Float.self)
     guard replacementDimensions == dimensions else { fail("replacement vectors are \(replacementDimensions)-d") }
     if options.metric == "cosine" { normalise(&replacement, dimensions: dimensions) }
@@ -226,6 +234,36 @@ func run() async throws {
     var live: [UInt64: Int] = [:]
     for id in 0..<count { live[UInt64(id)] = id }
     let searchHeads = options.churnSearchHeads
+
+    if options.ingest {
+        // Ingest: the replacement set inserted as new ids (the index doubles), in
+        // batches, the background worker keeping up; no queries meanwhile.
+        index.startBackgroundWork()
+        began = clock.now
+        for start in stride(from: 0, to: replaceCount, by: options.batch) {
+            let end = min(replaceCount, start + options.batch)
+            var upserts: [(id: UInt64, vector: [Float])] = []
+            upserts.reserveCapacity(end - start)
+            for i in start..<end {
+                let row = count + i
+                upserts.append((UInt64(row), Array(rows[(row * dimensions)..<((row + 1) * dimensions)])))
+                live[UInt64(row)] = row
+            }
+            index.upsert(upserts)
+        }
+        let submitted = seconds(clock.now - began)
+        await index.stopBackgroundWork()
+        try await index.maintainUntilIdle()
+        let settled = seconds(clock.now - began)
+        let truthNow = exactTruth(churnQueries, live: live, rows: rows, dimensions: dimensions, k: options.k)
+        let m = try await measure(index, queries: churnQueries, truth: truthNow, k: options.k, searchHeads: searchHeads)
+        let stats = index.statistics
+        emit(["event": "ingest", "inserted": replaceCount, "live": live.count, "submit_seconds": submitted, "settle_seconds": settled,
+              "vectors_per_second": Double(replaceCount) / settled, "submitted_per_second": Double(replaceCount) / submitted,
+              "recall": m.recall, "p50_ms": m.p50, "p99_ms": m.p99, "search_heads": searchHeads,
+              "heads": stats.heads, "splits": stats.splits, "reassigned": stats.reassigned, "insert_threads": configuration.insertThreads])
+        return
+    }
 
     func phase(_ name: String, _ target: SPFreshIndex<UInt64>, extra: [String: Any] = [:]) async throws {
         let truthNow = exactTruth(churnQueries, live: live, rows: rows, dimensions: dimensions, k: options.k)

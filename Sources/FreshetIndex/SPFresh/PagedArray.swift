@@ -12,9 +12,13 @@ public struct PagedArray<Element: Sendable>: Sendable {
 
     public init(filler: Element) { self.filler = filler }
 
+    /// Read and modified in place (`_read`/`_modify`): reading a field of an element
+    /// copies nothing, and `array[i].field.append(x)` mutates the element where it
+    /// lies — a get/set pair would copy the element out (retaining its arrays, so the
+    /// append copied them too) and write it back.
     public subscript(index: Int) -> Element {
-        get { pages[index >> Self.pageShift][index & (Self.pageSize - 1)] }
-        set { pages[index >> Self.pageShift][index & (Self.pageSize - 1)] = newValue }
+        _read { yield pages[index >> Self.pageShift][index & (Self.pageSize - 1)] }
+        _modify { yield &pages[index >> Self.pageShift][index & (Self.pageSize - 1)] }
     }
 
     public mutating func append(_ element: Element) {

@@ -451,8 +451,9 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
             core.state.postings[head].delta.append(slot: slot, version: version, vector: vector)
             core.state.postings[head].summary |= signature
             core.deltaEntries += 1
-            let ref = core.state.postings[head]
-            if ref.total > configuration.postingLimit || ref.delta.count >= configuration.flushEntries { core.pending.insert(head) }
+            if core.state.postings[head].total > configuration.postingLimit || core.state.postings[head].delta.count >= configuration.flushEntries {
+                core.pending.insert(head)
+            }
         }
     }
 
