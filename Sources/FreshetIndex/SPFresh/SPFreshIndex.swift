@@ -157,9 +157,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     /// What a query copies: heads, posting references and the per-slot tables.
     struct State: Sendable {
         var heads: HeadIndex
-        /// Small pages: a posting reference holds three arrays, so duplicating a page
-        /// after a search or the worker copied the state retains three per element.
-        var postings = PagedArray<PostingRef>(filler: PostingRef(), pageShift: 8)
+        var postings = PagedArray<PostingRef>(filler: PostingRef())
         var ids = PagedArray<ID?>(filler: nil)
         /// Per slot: a 31-bit version, the top bit set when deleted. (SPFresh uses 7 bits;
         /// a hot id updated 128 times before its postings are rewritten would then make an
