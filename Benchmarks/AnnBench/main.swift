@@ -234,6 +234,14 @@ func run() async throws {
     var live: [UInt64: Int] = [:]
     for id in 0..<count { live[UInt64(id)] = id }
     let searchHeads = options.churnSearchHeads
+    /// Replacement rows `range` as new ids (after the base ids), now live.
+    func newRows(_ range: Range<Int>) -> [(id: UInt64, vector: [Float])] {
+        range.map { i in
+            let row = count + i
+            live[UInt64(row)] = row
+            return (UInt64(row), Array(rows[(row * dimensions)..<((row + 1) * dimensions)]))
+        }
+    }
 
     if options.ingest {
         // Ingest: the replacement set inserted as new ids (the index doubles), in
@@ -241,15 +249,7 @@ func run() async throws {
         index.startBackgroundWork()
         began = clock.now
         for start in stride(from: 0, to: replaceCount, by: options.batch) {
-            let end = min(replaceCount, start + options.batch)
-            var upserts: [(id: UInt64, vector: [Float])] = []
-            upserts.reserveCapacity(end - start)
-            for i in start..<end {
-                let row = count + i
-                upserts.append((UInt64(row), Array(rows[(row * dimensions)..<((row + 1) * dimensions)])))
-                live[UInt64(row)] = row
-            }
-            index.upsert(upserts)
+            index.upsert(newRows(start..<min(replaceCount, start + options.batch)))
         }
         let submitted = seconds(clock.now - began)
         await index.stopBackgroundWork()
@@ -284,14 +284,7 @@ func run() async throws {
     var nextReport = replaceCount / 4
     for start in stride(from: 0, to: replaceCount, by: options.batch) {
         let end = min(replaceCount, start + options.batch)
-        var upserts: [(id: UInt64, vector: [Float])] = []
-        upserts.reserveCapacity(end - start)
-        for i in start..<end {
-            let row = count + i
-            upserts.append((UInt64(count + i), Array(rows[(row * dimensions)..<((row + 1) * dimensions)])))
-            live[UInt64(count + i)] = row
-        }
-        index.upsert(upserts)
+        index.upsert(newRows(start..<end))
         index.delete((start..<end).map { UInt64($0) })
         for i in start..<end { live[UInt64(i)] = nil }
         for _ in 0..<10 {
