@@ -140,19 +140,10 @@ public struct VectorArena<ID: Hashable & Sendable>: Sendable {
         return best
     }
 
-    /// The `k` nearest of `candidates` to `query` (ids not stored are skipped), best
-    /// first, ties by `tieBreak`: distances computed in place, one kernel call per
-    /// candidate, for a filter that leaves few documents.
-    @inlinable
-    public func nearest<S: Sequence>(
-        among candidates: S, to query: [Float], k: Int, metric: ArenaMetric, kernels: Kernels = .best,
-        tieBreak: (ID, ID) -> Bool
-    ) -> [(id: ID, distance: Float)] where S.Element == ID {
-        nearest(amongSlots: candidates.lazy.compactMap { slotOf[$0] }, to: query, k: k, metric: metric, kernels: kernels, tieBreak: tieBreak)
-    }
-
-    /// As `nearest(among:)`, for candidates given by slot (a caller that keeps slots
-    /// skips hashing ids); slots no longer holding a vector are skipped.
+    /// The `k` nearest of the vectors in slots `candidates` to `query` (slots no longer
+    /// holding a vector are skipped), best first, ties by `tieBreak`: distances computed
+    /// in place, one kernel call per candidate, for a filter that leaves few documents
+    /// (a caller that keeps slots skips hashing ids).
     @inlinable
     public func nearest<S: Sequence>(
         amongSlots candidates: S, to query: [Float], k: Int, metric: ArenaMetric, kernels: Kernels = .best,

@@ -664,7 +664,6 @@ actor NamespaceEngine {
                     }
                     // Otherwise it may have landed and been built on (a newer snapshot
                     // can keep these segments): leave them to the clean-up on open.
-                    installed = true
                     return
                 }
             }
