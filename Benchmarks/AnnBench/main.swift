@@ -29,6 +29,8 @@ struct Options {
     var churnSearchHeads = 64
     var buildThreads = 2
     var insertThreads = SPFreshConfiguration().insertThreads
+    var backgroundWorkers = SPFreshConfiguration().backgroundWorkers
+    var placementProbe = SPFreshConfiguration().headIndexProbe
     var reassignNeighbours = SPFreshConfiguration().reassignNeighbours
     var postingLimit = 128
     var rocksdb: [String: String] = [:]
@@ -60,6 +62,8 @@ struct Options {
             case "--churn-search-heads": options.churnSearchHeads = Int(value(argument)) ?? 64
             case "--build-threads": options.buildThreads = Int(value(argument)) ?? 2
             case "--insert-threads": options.insertThreads = Int(value(argument)) ?? options.insertThreads
+            case "--placement-probe": options.placementProbe = Int(value(argument)) ?? options.placementProbe
+            case "--background-workers": options.backgroundWorkers = Int(value(argument)) ?? options.backgroundWorkers
             case "--reassign-neighbours": options.reassignNeighbours = Int(value(argument)) ?? options.reassignNeighbours
             case "--posting-limit": options.postingLimit = Int(value(argument)) ?? 128
             case "--replicas": options.replicas = Int(value(argument)) ?? 8
@@ -192,6 +196,8 @@ func run() async throws {
     configuration.headFraction = options.headFraction
     configuration.searchHeadIndexProbe = options.headProbe
     configuration.insertThreads = options.insertThreads
+    configuration.backgroundWorkers = options.backgroundWorkers
+    configuration.headIndexProbe = options.placementProbe
     configuration.reassignNeighbours = options.reassignNeighbours
     let storage = try openStorage(options.storage, options: options.rocksdb)
     let store = PostingStore(storage: storage, prefix: "ann/", dimensions: dimensions, cacheBytes: options.cacheMB << 20, encoding: options.encoding)
@@ -261,7 +267,8 @@ func run() async throws {
         emit(["event": "ingest", "inserted": replaceCount, "live": live.count, "submit_seconds": submitted, "settle_seconds": settled,
               "vectors_per_second": Double(replaceCount) / settled, "submitted_per_second": Double(replaceCount) / submitted,
               "recall": m.recall, "p50_ms": m.p50, "p99_ms": m.p99, "search_heads": searchHeads,
-              "heads": stats.heads, "splits": stats.splits, "reassigned": stats.reassigned, "insert_threads": configuration.insertThreads])
+              "heads": stats.heads, "splits": stats.splits, "merges": stats.merges, "reassigned": stats.reassigned,
+              "reassign_checked": stats.reassignChecked, "rewrites": stats.rewrites, "insert_threads": configuration.insertThreads])
         return
     }
 

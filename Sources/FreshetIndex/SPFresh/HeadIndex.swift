@@ -1,3 +1,5 @@
+import CFreshetKernels
+
 /// The in-memory index over SPANN heads, addressed by stable head ids.
 ///
 /// Heads live in groups, each a contiguous matrix the batch kernels stream. Up to
@@ -102,12 +104,19 @@ struct HeadIndex: Sendable {
         let scanned: [Int] = isTree
             ? centroids.nearest(to: query, n: min(probe ?? coarseProbe, centroids.count), kernels: kernels).map(\.index)
             : [0]
-        for group in scanned {
-            let members = groups[group]
-            guard !members.heads.isEmpty else { continue }
-            let distances = members.vectors.squaredDistances(to: query, kernels: kernels)
-            members.heads.withUnsafeBufferPointer { heads in
-                for position in 0..<heads.count { nearest.push(Int(heads[position]), distances[position]) }
+        // One distance buffer for every group, the rows streamed where they lie.
+        var buffer = [Float](repeating: 0, count: scanned.reduce(0) { max($0, groups[$1].heads.count) })
+        query.withUnsafeBufferPointer { q in
+            buffer.withUnsafeMutableBufferPointer { out in
+                for group in scanned {
+                    groups[group].heads.withUnsafeBufferPointer { heads in
+                        guard !heads.isEmpty else { return }
+                        groups[group].vectors.values.withUnsafeBufferPointer { rows in
+                            freshet_l2sq_f32_batch(kernels.level.isa, q.baseAddress, rows.baseAddress, heads.count, dimensions, out.baseAddress)
+                        }
+                        nearest.push(UnsafeBufferPointer(rebasing: out[0..<heads.count]), ids: heads)
+                    }
+                }
             }
         }
         return nearest.sorted()

@@ -29,6 +29,8 @@ struct Posting: Sendable {
     /// f16 rows, as read from an f16 object (then `vectors` is empty).
     var halves: [UInt16] = []
 
+    static let empty = Posting()
+
     var count: Int { slots.count }
     var isEmpty: Bool { slots.isEmpty }
     var isHalf: Bool { !halves.isEmpty }

@@ -72,6 +72,9 @@ public struct SPFreshConfiguration: Sendable, Equatable {
     /// background worker needs the other core (measured: 2 threads raised p99 during a
     /// 100% replacement without raising throughput on 2 cores).
     public var insertThreads = 1
+    /// Background jobs (rewrites, splits with their reassignment, merges) run at once,
+    /// each on its own head.
+    public var backgroundWorkers = 1
 
     public init() {}
 }
@@ -85,6 +88,9 @@ public struct SPFreshStatistics: Sendable, Equatable {
     public var splits = 0
     public var merges = 0
     public var reassigned = 0
+    /// Vectors whose placement LIRE re-ran after a split (the candidates SPFresh's two
+    /// conditions let through; `reassigned` of them moved).
+    public var reassignChecked = 0
     public var rewrites = 0
     public var pendingJobs = 0
     public var checkpoints = 0
@@ -138,8 +144,25 @@ struct PostingRef: Sendable {
     /// Stored object holding the posting's base (0 = none yet).
     var base: UInt64 = 0
     var baseCount = 0
-    /// Entries appended since the base was written.
-    var delta = Posting()
+    /// Entries appended since the base was written, boxed (nil when none): the
+    /// references live in pages that a write copies whole after a search or the worker
+    /// took a copy of the state, and a box costs that copy one retain per posting where
+    /// four arrays inline cost four (measured: page copies were a fifth of ingest's CPU).
+    private var box: DeltaBox?
+    var delta: Posting {
+        _read {
+            if let box { yield box.posting } else { yield Posting.empty }
+        }
+        _modify {
+            if box == nil {
+                box = DeltaBox(Posting())
+            } else if !isKnownUniquelyReferenced(&box) {
+                box = DeltaBox(box!.posting)
+            }
+            yield &box!.posting
+            if box!.posting.isEmpty { box = nil }
+        }
+    }
     /// Bumped by every structural change, so background work detects races.
     var epoch: UInt32 = 0
     /// The OR of the signatures of the vectors it holds (see `SPFreshIndex.upsert`): a
@@ -148,6 +171,13 @@ struct PostingRef: Sendable {
     var summary: UInt64 = 0
     var alive = false
     var total: Int { baseCount + delta.count }
+}
+
+/// A posting's in-memory appends; mutated only while uniquely referenced (copied first
+/// otherwise), under the index's lock.
+final class DeltaBox: @unchecked Sendable {
+    var posting: Posting
+    init(_ posting: Posting) { self.posting = posting }
 }
 
 
@@ -192,7 +222,8 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         /// signatures cover).
         var metadata: [UInt8] = []
         var statistics = SPFreshStatistics()
-        var busy = false
+        /// Heads a background job is working on (no two jobs take the same head).
+        var running = Set<Int>()
     }
 
     public let dimensions: Int
@@ -237,7 +268,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
             statistics.heads = core.state.heads.count
             statistics.liveVectors = core.slotOf.count
             statistics.deltaEntries = core.deltaEntries
-            statistics.pendingJobs = core.pending.count + (core.busy ? 1 : 0)
+            statistics.pendingJobs = core.pending.count + core.running.count
             var entries = 0
             var histogram: [Int] = []
             for head in 0..<core.state.postings.count where core.state.postings[head].alive {
@@ -586,10 +617,15 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     public func startBackgroundWork() {
         worker.withLock { task in
             guard task == nil else { return }
+            let workers = max(1, configuration.backgroundWorkers)
             task = Task.detached { [weak self, wakeups] in
                 for await _ in wakeups {
-                    guard let self else { return }
-                    await self.runPendingJobs()
+                    guard self != nil else { return }
+                    await withTaskGroup(of: Void.self) { group in
+                        for _ in 0..<workers {
+                            group.addTask { [weak self] in await self?.runPendingJobs() }
+                        }
+                    }
                     if Task.isCancelled { return }
                 }
             }
@@ -609,11 +645,17 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
 
     func signal() { wake.yield() }
 
+    /// One worker's loop: jobs until none is queued and no other worker has one in
+    /// hand (its split may queue more).
     private func runPendingJobs() async {
         var failures = 0
         while !Task.isCancelled {
             do {
-                guard try await runOneJob() else { return }
+                guard try await runOneJob() else {
+                    guard core.withLock({ !$0.running.isEmpty }) else { return }
+                    try? await Task.sleep(for: .milliseconds(1))
+                    continue
+                }
                 failures = 0
             } catch {
                 failures += 1
@@ -625,8 +667,20 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
 
     /// Runs queued work until none is left (tests and benchmarks call this directly;
     /// it is what the background worker does).
+    /// Runs `backgroundWorkers` loops at once, as the background worker does.
     public func maintainUntilIdle() async throws {
-        while try await runOneJob() {}
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<max(1, configuration.backgroundWorkers) {
+                group.addTask {
+                    while true {
+                        if try await self.runOneJob() { continue }
+                        guard self.core.withLock({ !$0.running.isEmpty || !$0.pending.isEmpty }) else { return }
+                        try await Task.sleep(for: .milliseconds(1))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
     }
 
     private enum Job {
@@ -636,7 +690,6 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     /// Picks and runs one job; false when there was nothing to do.
     private func runOneJob() async throws -> Bool {
         let job: Job? = core.withLock { core in
-            guard !core.busy else { return nil }
             if core.deltaEntries > configuration.maxDeltaEntries, core.pending.count < 64 {
                 // Over the memory budget: flush the largest deltas first.
                 var sizes: [(Int, Int)] = []
@@ -646,25 +699,26 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
                 sizes.sort { $0.1 > $1.1 }
                 for (head, _) in sizes.prefix(256) { core.pending.insert(head) }
             }
-            if let head = core.pending.popFirst() {
-                core.busy = true
+            if let head = core.pending.first(where: { !core.running.contains($0) }) {
+                core.pending.remove(head)
+                core.running.insert(head)
                 return .rewrite(head, sweep: false)
             }
             while core.sweepRemaining > 0 {
                 core.sweepRemaining -= 1
                 let head = core.sweepCursor % max(core.state.postings.count, 1)
                 core.sweepCursor = head + 1
-                if head < core.state.postings.count, core.state.postings[head].alive {
-                    core.busy = true
+                if head < core.state.postings.count, core.state.postings[head].alive, !core.running.contains(head) {
+                    core.running.insert(head)
                     return .rewrite(head, sweep: true)
                 }
             }
             return nil
         }
         guard let job else { return false }
-        defer { core.withLock { $0.busy = false } }
         switch job {
         case .rewrite(let head, let sweep):
+            defer { core.withLock { _ = $0.running.remove(head) } }
             do {
                 try await rewrite(head, sweep: sweep)
             } catch {
@@ -678,9 +732,11 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     /// Reads a posting's base and the delta entries present now, drops garbage, then
     /// merges it away (few live vectors), splits it (over the limit) or writes it anew.
     private func rewrite(_ head: Int, sweep: Bool) async throws {
-        guard let (ref, state) = core.withLock({ core -> (PostingRef, State)? in
+        // Only the version map is copied: a copy of the posting references would make
+        // the next write to their page duplicate it.
+        guard let (ref, versions) = core.withLock({ core -> (PostingRef, PagedArray<UInt32>)? in
             let ref = core.state.postings[head]
-            return ref.alive ? (ref, core.state) : nil
+            return ref.alive ? (ref, core.state.versions) : nil
         }) else { return }
         var live = Posting()
         var seen = Set<Int32>()
@@ -689,7 +745,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
             for entry in 0..<posting.count {
                 let slot = posting.slots[entry]
                 scanned += 1
-                guard posting.versions[entry] == state.versions[Int(slot)], seen.insert(slot).inserted else { continue }
+                guard posting.versions[entry] == versions[Int(slot)], seen.insert(slot).inserted else { continue }
                 live.append(slot: slot, version: posting.versions[entry], vector: posting.vector(entry, dimensions: dimensions))
             }
         }
@@ -797,7 +853,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         try await store.write(parts[0], id: ids.0)
         try await store.write(parts[1], id: ids.1)
         let newCentroids = [centroids.row(0), centroids.row(1)]
-        let installed = core.withLock { core -> (old: [Float], newHead: Int, state: State)? in
+        let installed = core.withLock { core -> (old: [Float], newHead: Int, heads: HeadIndex, versions: PagedArray<UInt32>)? in
             let current = core.state.postings[head]
             guard current.alive, current.epoch == ref.epoch else { return nil }
             let old = core.state.heads.row(head)
@@ -828,7 +884,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
                 core.pending.insert(target)
             }
             core.statistics.splits += 1
-            return (old, newHead, core.state)
+            return (old, newHead, core.state.heads, core.state.versions)
         }
         guard let installed else {
             try await store.delete([ids.0, ids.1])
@@ -836,7 +892,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         }
         rebuildHeadsIfWanted()
         try await reassign(afterSplitOf: head, newHead: installed.newHead, oldCentroid: installed.old, newCentroids: newCentroids,
-                           parts: parts, assignment: assignment, state: installed.state)
+                           parts: parts, assignment: assignment, heads: installed.heads, versions: installed.versions)
     }
 
     /// Regroups the head tree once the heads have doubled: on a copy, without holding
@@ -859,7 +915,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     /// version and is appended to them (old copies die by version mismatch).
     private func reassign(
         afterSplitOf head: Int, newHead: Int, oldCentroid: [Float], newCentroids: [[Float]],
-        parts: [Posting], assignment: [Int], state: State
+        parts: [Posting], assignment: [Int], heads: HeadIndex, versions: PagedArray<UInt32>
     ) async throws {
         // Candidate slot → its version, vector and the posting it was found in.
         var candidates: [Int32: (version: UInt32, vector: [Float], foundIn: Int)] = [:]
@@ -871,12 +927,13 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
                 candidates[part.slots[entry]] = (part.versions[entry], part.vector(entry, dimensions: dimensions), target)
             }
         }
-        let neighbours = state.heads.nearest(to: oldCentroid, n: configuration.reassignNeighbours, kernels: kernels)
+        let neighbours = heads.nearest(to: oldCentroid, n: configuration.reassignNeighbours, kernels: kernels)
             .map(\.index).filter { $0 != head && $0 != newHead }
-        let fetched = try await store.fetch(neighbours.compactMap { state.postings[$0].base == 0 ? nil : state.postings[$0].base }, caching: false)
-        for neighbour in neighbours {
-            let ref = state.postings[neighbour]
-            let own = state.heads.row(neighbour)
+        // Their references as of now (not a copy of every page: see `rewrite`).
+        let refs = core.withLock { core in neighbours.map { core.state.postings[$0] } }
+        let fetched = try await store.fetch(refs.compactMap { $0.base == 0 ? nil : $0.base }, caching: false)
+        for (neighbour, ref) in zip(neighbours, refs) where ref.alive {
+            let own = heads.row(neighbour)
             var postings = [ref.delta]
             if ref.base != 0, let base = fetched[ref.base] { postings.append(base) }
             for posting in postings where !posting.isEmpty {
@@ -890,7 +947,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
                     // also beat the head of the posting the vector sits in.
                     let nearestNew = min(toFirst[entry], toSecond[entry])
                     guard nearestNew < toOld[entry], nearestNew < toOwn[entry], candidates[slot] == nil,
-                          posting.versions[entry] == state.versions[Int(slot)] else { continue }
+                          posting.versions[entry] == versions[Int(slot)] else { continue }
                     candidates[slot] = (posting.versions[entry], posting.vector(entry, dimensions: dimensions), neighbour)
                 }
             }
@@ -908,6 +965,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
                 moves.append((slot, candidate.version, candidate.vector, selection))
             }
         }
+        core.withLock { $0.statistics.reassignChecked += candidates.count }
         guard !moves.isEmpty else { return }
         core.withLock { core in
             for move in moves {
