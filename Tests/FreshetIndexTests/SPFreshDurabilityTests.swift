@@ -112,6 +112,7 @@ final class SPFreshDurabilityTests: XCTestCase {
         var configuration = SPFreshConfiguration()
         configuration.postingLimit = 32
         configuration.flushEntries = 16
+        configuration.backgroundWorkers = 2  // jobs on different heads race each other too
         let index = SPFreshIndex<Int>(dimensions: dimensions, store: store(storage, dimensions: dimensions), configuration: configuration)
         let seed = clustered(1000, dimensions: dimensions, seed: 3)
         try await index.build(ids: seed.map(\.id), vectors: Matrix(dimensions: dimensions, values: seed.flatMap(\.vector)))
