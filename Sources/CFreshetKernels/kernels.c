@@ -141,6 +141,41 @@ AVX2 static float l2_avx2(const float *a, const float *b, size_t n) {
     return s;
 }
 
+/// Four rows per pass, each summed in exactly `l2_avx2`'s order (so a batch and a
+/// single call agree to the bit); the query chunk is loaded once for the four and the
+/// four reductions overlap instead of ending every row with a dependent chain.
+AVX2 static void l2_batch_avx2(const float *q, const float *base, size_t count, size_t n, float *out) {
+    size_t r = 0;
+    for (; r + 4 <= count; r += 4) {
+        const float *b[4] = {base + r * n, base + (r + 1) * n, base + (r + 2) * n, base + (r + 3) * n};
+        __m256 s0[4], s1[4];
+        for (int k = 0; k < 4; k++) { s0[k] = _mm256_setzero_ps(); s1[k] = _mm256_setzero_ps(); }
+        size_t i = 0;
+        for (; i + 16 <= n; i += 16) {
+            __m256 x0 = _mm256_loadu_ps(q + i), x1 = _mm256_loadu_ps(q + i + 8);
+            for (int k = 0; k < 4; k++) {
+                __m256 d0 = _mm256_sub_ps(x0, _mm256_loadu_ps(b[k] + i));
+                __m256 d1 = _mm256_sub_ps(x1, _mm256_loadu_ps(b[k] + i + 8));
+                s0[k] = _mm256_fmadd_ps(d0, d0, s0[k]);
+                s1[k] = _mm256_fmadd_ps(d1, d1, s1[k]);
+            }
+        }
+        for (; i + 8 <= n; i += 8) {
+            __m256 x = _mm256_loadu_ps(q + i);
+            for (int k = 0; k < 4; k++) {
+                __m256 d = _mm256_sub_ps(x, _mm256_loadu_ps(b[k] + i));
+                s0[k] = _mm256_fmadd_ps(d, d, s0[k]);
+            }
+        }
+        for (int k = 0; k < 4; k++) {
+            float sum = hsum256(_mm256_add_ps(s0[k], s1[k]));
+            for (size_t j = i; j < n; j++) { float d = q[j] - b[k][j]; sum += d * d; }
+            out[r + k] = sum;
+        }
+    }
+    for (; r < count; r++) out[r] = l2_avx2(q, base + r * n, n);
+}
+
 AVX2 static void dot_norm_avx2(const float *a, const float *b, size_t n, float *dot, float *norm) {
     __m256 d0 = _mm256_setzero_ps(), d1 = _mm256_setzero_ps(), m0 = _mm256_setzero_ps(), m1 = _mm256_setzero_ps();
     size_t i = 0;
@@ -257,6 +292,36 @@ AVX512 static float l2_avx512(const float *a, const float *b, size_t n) {
         }
     }
     return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+/// Four rows per pass, each summed in exactly `l2_avx512`'s order (see l2_batch_avx2).
+AVX512 static void l2_batch_avx512(const float *q, const float *base, size_t count, size_t n, float *out) {
+    size_t r = 0;
+    for (; r + 4 <= count; r += 4) {
+        const float *b[4] = {base + r * n, base + (r + 1) * n, base + (r + 2) * n, base + (r + 3) * n};
+        __m512 s0[4], s1[4];
+        for (int k = 0; k < 4; k++) { s0[k] = _mm512_setzero_ps(); s1[k] = _mm512_setzero_ps(); }
+        size_t i = 0;
+        for (; i + 32 <= n; i += 32) {
+            __m512 x0 = _mm512_loadu_ps(q + i), x1 = _mm512_loadu_ps(q + i + 16);
+            for (int k = 0; k < 4; k++) {
+                __m512 d0 = _mm512_sub_ps(x0, _mm512_loadu_ps(b[k] + i));
+                __m512 d1 = _mm512_sub_ps(x1, _mm512_loadu_ps(b[k] + i + 16));
+                s0[k] = _mm512_fmadd_ps(d0, d0, s0[k]);
+                s1[k] = _mm512_fmadd_ps(d1, d1, s1[k]);
+            }
+        }
+        for (; i < n; i += 16) {
+            __mmask16 mask = (n - i >= 16) ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+            __m512 x = _mm512_maskz_loadu_ps(mask, q + i);
+            for (int k = 0; k < 4; k++) {
+                __m512 d = _mm512_sub_ps(x, _mm512_maskz_loadu_ps(mask, b[k] + i));
+                s0[k] = _mm512_fmadd_ps(d, d, s0[k]);
+            }
+        }
+        for (int k = 0; k < 4; k++) out[r + k] = _mm512_reduce_add_ps(_mm512_add_ps(s0[k], s1[k]));
+    }
+    for (; r < count; r++) out[r] = l2_avx512(q, base + r * n, n);
 }
 
 AVX512 static void dot_norm_avx512(const float *a, const float *b, size_t n, float *dot, float *norm) {
@@ -397,7 +462,14 @@ int64_t freshet_l2sq_i8(freshet_isa isa, const int8_t *a, const int8_t *b, size_
 
 void freshet_l2sq_f32_batch(freshet_isa isa, const float *query, const float *base, size_t count, size_t dim, float *out) {
     freshet_isa level = effective(isa);
-    for (size_t r = 0; r < count; r++) out[r] = freshet_l2sq_f32(level, query, base + r * dim, dim);
+    switch (level) {
+#if FRESHET_X86
+    case FRESHET_ISA_AVX512: l2_batch_avx512(query, base, count, dim, out); return;
+    case FRESHET_ISA_AVX2: l2_batch_avx2(query, base, count, dim, out); return;
+#endif
+    default:
+        for (size_t r = 0; r < count; r++) out[r] = freshet_l2sq_f32(level, query, base + r * dim, dim);
+    }
 }
 
 void freshet_dot_norm_f32_batch(freshet_isa isa, const float *query, const float *base, size_t count, size_t dim, float *dots, float *norms) {

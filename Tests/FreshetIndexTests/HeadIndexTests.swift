@@ -44,6 +44,16 @@ final class HeadIndexTests: XCTestCase {
             overlap += Double(tree.nearest(to: query, n: 10, kernels: .best).filter { truth.contains($0.index) }.count) / 10
         }
         XCTAssertGreaterThanOrEqual(overlap / 50, 0.8, "tree head search recall@10 vs a flat scan: \(overlap / 50)")
+        // A batched search answers each query exactly as a search of its own.
+        let queries = (0..<40).map { _ in vector() }
+        for (n, probe) in [(10, nil), (64, 3), (200, nil)] as [(Int, Int?)] {
+            let batched = tree.nearest(toEach: queries, n: n, probe: probe, kernels: .best)
+            for (query, got) in zip(queries, batched) {
+                let alone = tree.nearest(to: query, n: n, probe: probe, kernels: .best)
+                XCTAssertEqual(got.map(\.index), alone.map(\.index), "n \(n) probe \(String(describing: probe))")
+                XCTAssertEqual(got.map(\.distance), alone.map(\.distance))
+            }
+        }
     }
 }
 
@@ -61,6 +71,17 @@ final class NearestHeapTests: XCTestCase {
             let got = heap.sorted()
             XCTAssertEqual(got.map(\.index), expected.map(\.0), "trial \(trial): \(count) items, n \(n)")
             XCTAssertEqual(got.map(\.distance), expected.map(\.1))
+            // The same through the batch path, in two batches.
+            var batched = NearestHeap(capacity: n)
+            let ids = items.map { Int32($0.0) }, distances = items.map(\.1)
+            let half = count / 2
+            ids.withUnsafeBufferPointer { ids in
+                distances.withUnsafeBufferPointer { distances in
+                    batched.push(UnsafeBufferPointer(rebasing: distances[..<half]), ids: UnsafeBufferPointer(rebasing: ids[..<half]))
+                    batched.push(UnsafeBufferPointer(rebasing: distances[half...]), ids: UnsafeBufferPointer(rebasing: ids[half...]))
+                }
+            }
+            XCTAssertEqual(batched.sorted().map(\.index), expected.map(\.0), "trial \(trial) (batches)")
         }
     }
 }

@@ -122,6 +122,41 @@ struct HeadIndex: Sendable {
         return nearest.sorted()
     }
 
+    /// `nearest(to:n:probe:kernels:)` for many queries at once, with the same answers:
+    /// each query scans its own groups, but group by group rather than query by query,
+    /// so a group's rows are read from memory once per batch and then from cache for
+    /// every query that scans it (the head search was bound by reading head rows).
+    func nearest(toEach queries: [[Float]], n: Int, probe: Int? = nil, kernels: Kernels) -> [[(index: Int, distance: Float)]] {
+        var heaps = [NearestHeap](repeating: NearestHeap(capacity: n), count: queries.count)
+        var scanners = [[Int32]](repeating: [], count: groups.count)
+        for (query, vector) in queries.enumerated() {
+            if isTree {
+                for group in centroids.nearest(to: vector, n: min(probe ?? coarseProbe, centroids.count), kernels: kernels) {
+                    scanners[group.index].append(Int32(query))
+                }
+            } else {
+                scanners[0].append(Int32(query))
+            }
+        }
+        var buffer = [Float](repeating: 0, count: groups.reduce(0) { max($0, $1.heads.count) })
+        buffer.withUnsafeMutableBufferPointer { out in
+            for (group, scanners) in scanners.enumerated() where !scanners.isEmpty {
+                groups[group].heads.withUnsafeBufferPointer { heads in
+                    guard !heads.isEmpty else { return }
+                    groups[group].vectors.values.withUnsafeBufferPointer { rows in
+                        for query in scanners {
+                            queries[Int(query)].withUnsafeBufferPointer { q in
+                                freshet_l2sq_f32_batch(kernels.level.isa, q.baseAddress, rows.baseAddress, heads.count, dimensions, out.baseAddress)
+                            }
+                            heaps[Int(query)].push(UnsafeBufferPointer(rebasing: out[0..<heads.count]), ids: heads)
+                        }
+                    }
+                }
+            }
+        }
+        return heaps.map { $0.sorted() }
+    }
+
     /// Whether the heads outgrew their grouping: past the flat limit, or doubled since
     /// the tree was built.
     var wantsRebuild: Bool { isTree ? count >= 2 * builtAt : count > flatLimit }

@@ -52,36 +52,39 @@ public struct Matrix: Sendable {
 }
 
 /// The `capacity` smallest (distance, index) pairs pushed so far (ties by index), as a
-/// bounded max-heap: a candidate no better than the worst kept costs one comparison
-/// (against a cached bound), so a scan of many candidates for few results stays linear
-/// with a small constant. Batches are pushed through raw pointers: the head search
-/// pushes thousands of candidates per call.
+/// bounded max-heap of 64-bit keys — the distance's bits above the index, so one integer
+/// comparison orders two pairs (squared distances are ≥ 0, whose IEEE bits order as
+/// unsigned integers; NaN orders after every number). A candidate no better than the
+/// worst kept costs one comparison (against a cached bound). Batches are pushed through
+/// raw pointers: the head search pushes thousands of candidates per call.
 struct NearestHeap {
     let capacity: Int
-    private var indices: [Int]
-    private var distances: [Float]
+    private var keys: [UInt64]
     private var size = 0
     /// The root's distance once full (+∞ before): anything farther is rejected at once.
     private var bound = Float.infinity
 
     init(capacity: Int) {
         self.capacity = max(0, capacity)
-        indices = [Int](repeating: 0, count: self.capacity)
-        distances = [Float](repeating: 0, count: self.capacity)
+        keys = [UInt64](repeating: 0, count: self.capacity)
+    }
+
+    @inline(__always) static func key(_ index: Int, _ distance: Float) -> UInt64 {
+        UInt64(distance.bitPattern) << 32 | UInt64(UInt32(truncatingIfNeeded: index))
     }
 
     mutating func push(_ index: Int, _ distance: Float) {
         guard distance <= bound else { return }
-        withStorage { heap in heap.push(index, distance) }
+        withStorage { heap in heap.push(Self.key(index, distance)) }
     }
 
     /// Pushes `ids[i]` (or `firstRow + i` without ids) at `candidates[i]` for every i.
     mutating func push(_ candidates: UnsafeBufferPointer<Float>, ids: UnsafeBufferPointer<Int32>? = nil, firstRow: Int = 0) {
         withStorage { heap in
             if let ids {
-                for i in 0..<candidates.count where candidates[i] <= heap.bound { heap.push(Int(ids[i]), candidates[i]) }
+                for i in 0..<candidates.count where candidates[i] <= heap.bound { heap.push(Self.key(Int(ids[i]), candidates[i])) }
             } else {
-                for i in 0..<candidates.count where candidates[i] <= heap.bound { heap.push(firstRow + i, candidates[i]) }
+                for i in 0..<candidates.count where candidates[i] <= heap.bound { heap.push(Self.key(firstRow + i, candidates[i])) }
             }
         }
     }
@@ -89,80 +92,53 @@ struct NearestHeap {
     private mutating func withStorage(_ body: (inout RawHeap) -> Void) {
         let capacity = self.capacity
         var size = self.size, bound = self.bound
-        indices.withUnsafeMutableBufferPointer { ip in
-            distances.withUnsafeMutableBufferPointer { dp in
-                var heap = RawHeap(indices: ip.baseAddress!, distances: dp.baseAddress!, capacity: capacity, size: size, bound: bound)
-                body(&heap)
-                (size, bound) = (heap.size, heap.bound)
-            }
+        keys.withUnsafeMutableBufferPointer { buffer in
+            var heap = RawHeap(keys: buffer.baseAddress!, capacity: capacity, size: size, bound: bound)
+            body(&heap)
+            (size, bound) = (heap.size, heap.bound)
         }
         (self.size, self.bound) = (size, bound)
     }
 
-    /// The kept pairs, nearest first (heapsort: the worst goes last, repeatedly).
+    /// The kept pairs, nearest first.
     func sorted() -> [(index: Int, distance: Float)] {
-        var copy = self
-        let count = size
-        copy.withStorage { heap in
-            var end = heap.size
-            while end > 1 {
-                end -= 1
-                let (index, distance) = (heap.indices[end], heap.distances[end])
-                heap.indices[end] = heap.indices[0]
-                heap.distances[end] = heap.distances[0]
-                heap.siftDown(index, distance, count: end)
-            }
+        keys[0..<size].sorted().map { key in
+            (index: Int(Int32(bitPattern: UInt32(truncatingIfNeeded: key))), distance: Float(bitPattern: UInt32(key >> 32)))
         }
-        return (0..<count).map { (index: copy.indices[$0], distance: copy.distances[$0]) }
     }
 
     /// The heap over borrowed storage (valid inside `withStorage` only).
     private struct RawHeap {
-        let indices: UnsafeMutablePointer<Int>
-        let distances: UnsafeMutablePointer<Float>
+        let keys: UnsafeMutablePointer<UInt64>
         let capacity: Int
         var size: Int
         var bound: Float
 
-        /// Whether (index, distance) orders after the entry at `slot`.
-        @inline(__always) func after(_ index: Int, _ distance: Float, _ slot: Int) -> Bool {
-            distance != distances[slot] ? distance > distances[slot] : index > indices[slot]
-        }
-
-        @inline(__always) mutating func push(_ index: Int, _ distance: Float) {
+        @inline(__always) mutating func push(_ key: UInt64) {
             if size < capacity {
                 var child = size
                 size += 1
                 while child > 0 {
                     let parent = (child - 1) / 2
-                    guard after(index, distance, parent) else { break }
-                    indices[child] = indices[parent]
-                    distances[child] = distances[parent]
+                    guard key > keys[parent] else { break }
+                    keys[child] = keys[parent]
                     child = parent
                 }
-                indices[child] = index
-                distances[child] = distance
-                if size == capacity { bound = distances[0] }
-            } else if capacity > 0, !after(index, distance, 0) {
-                siftDown(index, distance, count: size)
-                bound = distances[0]
+                keys[child] = key
+                if size == capacity { bound = Float(bitPattern: UInt32(keys[0] >> 32)) }
+            } else if capacity > 0, key < keys[0] {
+                var parent = 0
+                while true {
+                    var child = 2 * parent + 1
+                    guard child < size else { break }
+                    if child + 1 < size, keys[child + 1] > keys[child] { child += 1 }
+                    guard keys[child] > key else { break }
+                    keys[parent] = keys[child]
+                    parent = child
+                }
+                keys[parent] = key
+                bound = Float(bitPattern: UInt32(keys[0] >> 32))
             }
-        }
-
-        /// Puts (index, distance) at the root of the first `count` entries and restores the heap.
-        mutating func siftDown(_ index: Int, _ distance: Float, count: Int) {
-            var parent = 0
-            while true {
-                var child = 2 * parent + 1
-                guard child < count else { break }
-                if child + 1 < count, !after(indices[child], distances[child], child + 1) { child += 1 }
-                guard !after(index, distance, child) else { break }
-                indices[parent] = indices[child]
-                distances[parent] = distances[child]
-                parent = child
-            }
-            indices[parent] = index
-            distances[parent] = distance
         }
     }
 }

@@ -36,7 +36,7 @@ extension SPFreshIndex {
             writer.raw(state.heads.row(head))
             writer.u64(ref.base)
             writer.u32(UInt32(ref.baseCount))
-            writer.u32(UInt32(ref.delta.count))
+            writer.u32(UInt32(ref.deltaCount))
             writer.raw(ref.delta.slots)
             writer.raw(ref.delta.versions)
             writer.raw(ref.delta.vectors)
@@ -205,7 +205,7 @@ extension SPFreshIndex {
                 ref.delta.versions = try reader.raw(UInt32.self, count: deltaCount)
                 ref.delta.vectors = try reader.raw(Float.self, count: deltaCount * dimensions)
                 core.deltaEntries += deltaCount
-                if ref.total > configuration.postingLimit || ref.delta.count >= configuration.flushEntries { core.pending.insert(head) }
+                if ref.total > configuration.postingLimit || ref.deltaCount >= configuration.flushEntries { core.pending.insert(head) }
             } else {
                 _ = core.state.heads.add([Float](repeating: 0, count: dimensions), rebuilding: false)
                 dead.append(head)
