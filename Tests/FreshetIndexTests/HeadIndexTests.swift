@@ -83,5 +83,11 @@ final class NearestHeapTests: XCTestCase {
             }
             XCTAssertEqual(batched.sorted().map(\.index), expected.map(\.0), "trial \(trial) (batches)")
         }
+        // NaN is kept and orders after every number (a non-finite row is still findable).
+        var heap = NearestHeap(capacity: 3)
+        heap.push(7, .nan)
+        heap.push(2, 5)
+        heap.push(4, .infinity)
+        XCTAssertEqual(heap.sorted().map(\.index), [2, 4, 7])
     }
 }

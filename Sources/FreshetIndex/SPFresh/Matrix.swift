@@ -74,7 +74,7 @@ struct NearestHeap {
     }
 
     mutating func push(_ index: Int, _ distance: Float) {
-        guard distance <= bound else { return }
+        guard !(distance > bound) else { return }  // NaN is kept (it orders last)
         withStorage { heap in heap.push(Self.key(index, distance)) }
     }
 
@@ -82,9 +82,9 @@ struct NearestHeap {
     mutating func push(_ candidates: UnsafeBufferPointer<Float>, ids: UnsafeBufferPointer<Int32>? = nil, firstRow: Int = 0) {
         withStorage { heap in
             if let ids {
-                for i in 0..<candidates.count where candidates[i] <= heap.bound { heap.push(Self.key(Int(ids[i]), candidates[i])) }
+                for i in 0..<candidates.count where !(candidates[i] > heap.bound) { heap.push(Self.key(Int(ids[i]), candidates[i])) }
             } else {
-                for i in 0..<candidates.count where candidates[i] <= heap.bound { heap.push(Self.key(firstRow + i, candidates[i])) }
+                for i in 0..<candidates.count where !(candidates[i] > heap.bound) { heap.push(Self.key(firstRow + i, candidates[i])) }
             }
         }
     }

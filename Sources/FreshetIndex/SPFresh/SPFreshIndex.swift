@@ -754,9 +754,15 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         let job: Job? = core.withLock { core in
             if core.deltaEntries > configuration.maxDeltaEntries, core.pending.count < 64 {
                 // Over the memory budget: flush the largest deltas first.
-                let (largest, next) = Self.largestDeltas(in: core.state.postings, from: core.flushCursor, scanning: 4096, keeping: 64)
-                core.flushCursor = next
-                for head in largest { core.pending.insert(head) }
+                // Window after window until one holds deltas (one does: the budget counts them).
+                var scanned = 0
+                while scanned < core.state.postings.count {
+                    let (largest, next) = Self.largestDeltas(in: core.state.postings, from: core.flushCursor, scanning: 4096, keeping: 64)
+                    core.flushCursor = next
+                    scanned += 4096
+                    for head in largest { core.pending.insert(head) }
+                    if !largest.isEmpty { break }
+                }
             }
             if let head = core.pending.first(where: { !core.running.contains($0) }) {
                 core.pending.remove(head)
@@ -857,7 +863,9 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         for entry in 0..<live.count { placements[live.slots[entry]] = (live.versions[entry], selections[entry]) }
         core.withLock { core in
             var current = core.state.postings[head]
-            guard current.alive, current.epoch == ref.epoch else { return }
+            // Another worker's merge may have removed the only other head meanwhile: a
+            // posting is never merged into nothing.
+            guard current.alive, current.epoch == ref.epoch, core.state.heads.count > 1 else { return }
             // Entries appended after we read the posting move too.
             var moving = live
             moving.append(current.delta, from: ref.deltaCount, dimensions: dimensions)
