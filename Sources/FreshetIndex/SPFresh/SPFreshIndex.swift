@@ -696,7 +696,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
             }
             do {
                 guard try await runOneJob() else {
-                    guard core.withLock({ !$0.running.isEmpty }) else { return }
+                    guard jobsInHand else { return }
                     try? await Task.sleep(for: .milliseconds(1))
                     continue
                 }
@@ -709,16 +709,15 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         }
     }
 
-    /// Runs queued work until none is left (tests and benchmarks call this directly;
-    /// it is what the background worker does).
-    /// Runs `backgroundWorkers` loops at once, as the background worker does.
+    /// Runs queued work until none is left, `backgroundWorkers` loops at once as the
+    /// background workers do (tests and benchmarks call this directly); errors surface.
     public func maintainUntilIdle() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<max(1, configuration.backgroundWorkers) {
                 group.addTask {
                     while true {
                         if try await self.runOneJob() { continue }
-                        guard self.core.withLock({ !$0.running.isEmpty || !$0.pending.isEmpty }) else { return }
+                        guard self.jobsInHand else { return }
                         try await Task.sleep(for: .milliseconds(1))
                     }
                 }
@@ -726,6 +725,11 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
             try await group.waitForAll()
         }
     }
+
+    /// Whether some job is running: a worker that found nothing to take waits for it,
+    /// since a split queues more work (and a queued head another job holds is taken
+    /// once that job ends).
+    private var jobsInHand: Bool { core.withLock { !$0.running.isEmpty } }
 
     private enum Job {
         case rewrite(Int, sweep: Bool)
