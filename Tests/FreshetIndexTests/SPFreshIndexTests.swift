@@ -143,6 +143,61 @@ final class SPFreshIndexTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(measured, 0.95, "recall@10 with the tree head index: \(measured) (tolerance ≥ 0.95)")
     }
 
+    /// Reassignment moves a vector without a new version: it is appended only to the
+    /// chosen postings that lack it, every posting its holders name keeps a current copy
+    /// (else a rewrite elsewhere could drop its last one), and copies it left behind are
+    /// garbage that rewrites drop. After a restart holders are unknown and moves fall
+    /// back to new versions.
+    func testReassignmentMovesKeepVersionsAndEveryHolderHasItsCopy() async throws {
+        var data = Data(dimensions: 24, clusters: 40, seed: 5)
+        var items: [Int: [Float]] = [:]
+        for id in 0..<3000 { items[id] = data.point() }
+        var configuration = SPFreshConfiguration()
+        configuration.postingLimit = 64
+        let storage = MemoryBackend()
+        let index = try await build(items, dimensions: 24, configuration: configuration, storage: storage)
+        // Growth only (no id is written twice): every slot's version stays 0 unless a
+        // move bumped it.
+        for batch in stride(from: 3000, to: 6000, by: 250) {
+            upsertNew(batch..<(batch + 250), into: index, items: &items, data: &data)
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        try await index.maintainUntilIdle()
+        let stats = try await index.measure()
+        XCTAssertGreaterThan(stats.splits, 10, "growth should split postings")
+        XCTAssertGreaterThan(stats.reassigned, 0, "splits should move boundary vectors")
+        let bumped = index.core.withLock { core in core.slotOf.values.filter { core.state.versions[Int($0)] != 0 }.count }
+        XCTAssertEqual(bumped, 0, "moves keep the vector's version (\(stats.reassigned) moves)")
+        let audit = try await index.auditHolders()
+        XCTAssertEqual(audit.known, 6000, "every slot knows its holders")
+        XCTAssertEqual(audit.missing, 0, "every holder's posting has the vector's current copy")
+        let indexed = try await index.indexedIDs()
+        XCTAssertEqual(indexed, Set(items.keys))
+        let queries = (0..<60).map { _ in data.point() }
+        let measured = try await recall(index, items, queries: queries)
+        XCTAssertGreaterThanOrEqual(measured, 0.95, "recall@10 after growth with moves: \(measured) (tolerance ≥ 0.95)")
+
+        // Restarted: holders are unknown, so moves bump versions; nothing is lost.
+        let checkpoint = try await index.checkpointAndRelease(sequence: 1)
+        let reopened = makeIndex(dimensions: 24, configuration: configuration, storage: storage)
+        _ = try await reopened.load(checkpointKey: checkpoint.key)
+        let movedBefore = reopened.statistics.reassigned
+        let unknown = try await reopened.auditHolders()
+        XCTAssertEqual(unknown.known, 0, "holders are not in checkpoints")
+        for batch in stride(from: 6000, to: 8000, by: 250) {
+            upsertNew(batch..<(batch + 250), into: reopened, items: &items, data: &data)
+        }
+        try await reopened.maintainUntilIdle()
+        XCTAssertGreaterThan(reopened.statistics.reassigned, movedBefore, "growth after the restart moved vectors too")
+        let after = try await reopened.auditHolders()
+        XCTAssertEqual(after.missing, 0)
+        XCTAssertGreaterThanOrEqual(after.known, 2000, "new inserts (and moved vectors) know their holders again")
+        let reindexed = try await reopened.indexedIDs()
+        XCTAssertEqual(reindexed, Set(items.keys))
+        let recalled = try await recall(reopened, items, queries: queries)
+        XCTAssertGreaterThanOrEqual(recalled, 0.95, "recall@10 after a restart and growth: \(recalled) (tolerance ≥ 0.95)")
+    }
+
     func testDeletedAndReplacedVectorsNeverComeBack() async throws {
         var data = Data(dimensions: 8, clusters: 10, seed: 7)
         var items: [Int: [Float]] = [:]

@@ -234,6 +234,64 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         var statistics = SPFreshStatistics()
         /// Heads a background job is working on (no two jobs take the same head).
         var running = Set<Int>()
+        /// Per slot, `holderWidth` lanes: the heads whose postings should hold its
+        /// current version (-1 pads; -2 in the first lane: not known, as after a
+        /// restart, or more heads than lanes). A reassignment that keeps the version
+        /// appends only to heads missing here, and a rewrite drops a current-version
+        /// copy whose head is not here. Unknown means the old way: a move bumps the
+        /// version and every copy of the vector is kept until then.
+        var holders = PagedArray<Int32>(filler: -2)
+    }
+
+    static var holderWidth: Int { 8 }
+
+    /// The heads `slot`'s current version was placed in, nil when not known.
+    static func holders(_ core: Core, of slot: Int32) -> [Int]? {
+        let start = Int(slot) * holderWidth
+        guard start < core.holders.count, core.holders[start] != -2 else { return nil }
+        var heads: [Int] = []
+        for lane in start..<(start + holderWidth) {
+            let head = core.holders[lane]
+            if head < 0 { break }
+            heads.append(Int(head))
+        }
+        return heads
+    }
+
+    /// Records where `slot`'s current version is placed (unknown past `holderWidth`).
+    static func setHolders(_ core: inout Core, of slot: Int32, _ heads: [Int]) {
+        let start = Int(slot) * holderWidth
+        core.holders.grow(to: start + holderWidth)
+        for lane in 0..<holderWidth {
+            core.holders[start + lane] = heads.count > holderWidth ? -2 : lane < heads.count ? Int32(heads[lane]) : -1
+        }
+    }
+
+    /// After a split: `slot`'s copy went from `head` to `newHead`.
+    static func replaceHolder(_ core: inout Core, of slot: Int32, _ head: Int, with newHead: Int) {
+        let start = Int(slot) * holderWidth
+        guard start < core.holders.count, core.holders[start] != -2 else { return }
+        for lane in start..<(start + holderWidth) where core.holders[lane] == Int32(head) {
+            core.holders[lane] = Int32(newHead)
+            return
+        }
+    }
+
+    /// A copy in `head`'s posting of `slot`'s current version is garbage: the vector
+    /// moved away from it (known holders that lack it).
+    static func movedAway(_ core: Core, slot: Int32, from head: Int) -> Bool {
+        movedAway(core.holders, slot: slot, from: head)
+    }
+
+    static func movedAway(_ holders: PagedArray<Int32>, slot: Int32, from head: Int) -> Bool {
+        let start = Int(slot) * holderWidth
+        guard start < holders.count, holders[start] != -2 else { return false }
+        for lane in start..<(start + holderWidth) {
+            let holder = holders[lane]
+            if holder < 0 { break }
+            if holder == Int32(head) { return false }
+        }
+        return true
     }
 
     public let dimensions: Int
@@ -407,6 +465,9 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
                 core.state.signatures.append(signatures?[row] ?? ~0)
                 core.slotOf[id] = Int32(row)
             }
+            var holders = [[Int]](repeating: [], count: ids.count)
+            for (head, rows) in members.enumerated() { for row in rows { holders[Int(row)].append(head) } }
+            for (row, heads) in holders.enumerated() { Self.setHolders(&core, of: Int32(row), heads) }
         }
         signal()
     }
@@ -491,8 +552,29 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         return head
     }
 
-    /// Appends `slot`'s current version to `heads`' deltas; queues postings that need work.
+    /// Places `slot`'s current version in `heads`' postings (and records them as its holders).
     private static func place(_ core: inout Core, slot: Int32, vector: [Float], heads: [Int], configuration: SPFreshConfiguration) {
+        setHolders(&core, of: slot, heads)
+        append(&core, slot: slot, vector: vector, heads: heads, configuration: configuration)
+    }
+
+    /// Moves `slot`'s current version to `heads`: with known holders it keeps its version
+    /// and is appended only where it is missing (copies left elsewhere become garbage);
+    /// else it gets a new version, placed in every head (old copies die by version).
+    private static func move(_ core: inout Core, slot: Int32, vector: [Float], to heads: [Int], configuration: SPFreshConfiguration) {
+        if let holders = holders(core, of: slot) {
+            guard Set(holders) != Set(heads) else { return }
+            setHolders(&core, of: slot, heads)
+            append(&core, slot: slot, vector: vector, heads: heads.filter { !holders.contains($0) }, configuration: configuration)
+        } else {
+            core.state.versions[Int(slot)] = (core.state.versions[Int(slot)] &+ 1) & Self.versionMask
+            place(&core, slot: slot, vector: vector, heads: heads, configuration: configuration)
+        }
+        core.statistics.reassigned += 1
+    }
+
+    /// Appends `slot`'s current version to `heads`' deltas; queues postings that need work.
+    private static func append(_ core: inout Core, slot: Int32, vector: [Float], heads: [Int], configuration: SPFreshConfiguration) {
         let version = core.state.versions[Int(slot)]
         let signature = core.state.signatures[Int(slot)]
         for head in heads {
@@ -820,6 +902,15 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         }
         if let base = try await base(of: ref, head: head) { keep(base) }
         keep(ref.delta)
+        // Current copies of vectors that moved away (see `Core.holders`) go too.
+        live = core.withLock { core in
+            guard (0..<live.count).contains(where: { Self.movedAway(core, slot: live.slots[$0], from: head) }) else { return live }
+            var kept = Posting()
+            for entry in 0..<live.count where !Self.movedAway(core, slot: live.slots[entry], from: head) {
+                kept.append(slot: live.slots[entry], version: live.versions[entry], vector: live.vector(entry, dimensions: dimensions))
+            }
+            return kept
+        }
         let garbage = scanned - live.count
         if sweep, live.count > configuration.mergeThreshold, live.count <= configuration.postingLimit,
            Double(garbage) < configuration.rewriteGarbageRatio * Double(max(scanned, 1)) {
@@ -854,8 +945,8 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         }
     }
 
-    /// Removes a posting with few live vectors and re-places them (with new versions)
-    /// by the RNG rule among the remaining heads.
+    /// Removes a posting with few live vectors and moves them (see `move`) to where the
+    /// RNG rule puts them among the remaining heads.
     private func merge(_ head: Int, ref: PostingRef, live: Posting) throws {
         // Placements for the vectors read so far, computed without the lock (searches
         // and writers wait on it) against the heads as they will be without this one.
@@ -885,16 +976,14 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
             for entry in 0..<moving.count {
                 let slot = moving.slots[entry]
                 guard moving.versions[entry] == core.state.versions[Int(slot)], core.state.ids[Int(slot)] != nil,
-                      placed.insert(slot).inserted else { continue }
-                core.state.versions[Int(slot)] = (core.state.versions[Int(slot)] &+ 1) & Self.versionMask
+                      !Self.movedAway(core, slot: slot, from: head), placed.insert(slot).inserted else { continue }
                 let vector = moving.vector(entry, dimensions: dimensions)
                 // Precomputed for this very version, or chosen now.
                 var selection = placements[slot].flatMap { $0.version == moving.versions[entry] ? $0.heads : nil } ?? []
                 if selection.isEmpty || selection.contains(where: { !core.state.heads.contains($0) }) {
                     selection = Self.selectPostings(for: vector, heads: core.state.heads, configuration: configuration, kernels: kernels)
                 }
-                Self.place(&core, slot: slot, vector: vector, heads: selection, configuration: configuration)
-                core.statistics.reassigned += 1
+                Self.move(&core, slot: slot, vector: vector, to: selection, configuration: configuration)
             }
         }
     }
@@ -938,8 +1027,16 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
             // Entries appended after we read the posting go to the nearer new head.
             for entry in ref.deltaCount..<current.deltaCount {
                 let vector = current.delta.vector(entry, dimensions: dimensions)
-                let side = kernels.l2SquaredUnchecked(vector, newCentroids[0]) <= kernels.l2SquaredUnchecked(vector, newCentroids[1])
-                if side { first.delta.append(slot: current.delta.slots[entry], version: current.delta.versions[entry], vector: vector) } else { second.delta.append(slot: current.delta.slots[entry], version: current.delta.versions[entry], vector: vector) }
+                let (slot, version) = (current.delta.slots[entry], current.delta.versions[entry])
+                if kernels.l2SquaredUnchecked(vector, newCentroids[0]) <= kernels.l2SquaredUnchecked(vector, newCentroids[1]) {
+                    first.delta.append(slot: slot, version: version, vector: vector)
+                } else {
+                    second.delta.append(slot: slot, version: version, vector: vector)
+                    if version == core.state.versions[Int(slot)] { Self.replaceHolder(&core, of: slot, head, with: newHead) }
+                }
+            }
+            for entry in 0..<parts[1].count where parts[1].versions[entry] == core.state.versions[Int(parts[1].slots[entry])] {
+                Self.replaceHolder(&core, of: parts[1].slots[entry], head, with: newHead)
             }
             core.deltaEntries -= ref.deltaCount
             if current.base != 0 { core.retired.append(current.base) }
@@ -981,8 +1078,8 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     /// candidate only if it was at least as close to the old head as to its new head.
     /// Condition 2: a vector of one of the `reassignNeighbours` nearest postings is a
     /// candidate only if a new head is closer to it than the old head was. Candidates
-    /// re-run the RNG rule; where the chosen postings lack the vector it gets a new
-    /// version and is appended to them (old copies die by version mismatch).
+    /// re-run the RNG rule; a vector whose postings changed moves (see `move`): appended
+    /// where it is missing, its copies elsewhere left as garbage for the next rewrite.
     private func reassign(
         afterSplitOf head: Int, newHead: Int, oldCentroid: [Float], newCentroids: [[Float]],
         parts: [Posting], assignment: [Int], heads: HeadIndex
@@ -1024,8 +1121,12 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
                 }
             }
         }
+        // Copies the vectors moved away from (garbage not yet rewritten) are no candidates.
+        let heads = core.withLock { core in
+            candidates = candidates.filter { !Self.movedAway(core, slot: $0.key, from: $0.value.foundIn) }
+            return core.state.heads
+        }
         guard !candidates.isEmpty else { return }
-        let heads = core.withLock { $0.state.heads }
         let inSplit = Set(parts[0].slots).union(parts[1].slots)
         var moves: [(slot: Int32, version: UInt32, vector: [Float], selection: [Int])] = []
         let checked = Array(candidates)
@@ -1039,8 +1140,8 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
             }
         }
         core.withLock { $0.statistics.reassignChecked += candidates.count }
-        // Installed 32 at a time: each move stands alone (a version bump and its
-        // appends), and a query waiting for the lock should not wait for 150 of them.
+        // Installed 32 at a time: each move stands alone (its appends and holders), and
+        // a query waiting for the lock should not wait for 150 of them.
         for start in stride(from: 0, to: moves.count, by: 32) {
             core.withLock { core in
                 install(moves[start..<min(moves.count, start + 32)], into: &core)
@@ -1048,7 +1149,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         }
     }
 
-    /// Places moved vectors (under the lock) with new versions.
+    /// Moves vectors (under the lock) to their new postings.
     private func install(_ moves: ArraySlice<(slot: Int32, version: UInt32, vector: [Float], selection: [Int])>, into core: inout Core) {
         for move in moves {
             // Skip vectors written or deleted since we looked: their new version is placed.
@@ -1057,9 +1158,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
             if selection.contains(where: { !core.state.heads.contains($0) }) {
                 selection = Self.selectPostings(for: move.vector, heads: core.state.heads, configuration: configuration, kernels: kernels)
             }
-            core.state.versions[Int(move.slot)] = (move.version &+ 1) & Self.versionMask
-            Self.place(&core, slot: move.slot, vector: move.vector, heads: selection, configuration: configuration)
-            core.statistics.reassigned += 1
+            Self.move(&core, slot: move.slot, vector: move.vector, to: selection, configuration: configuration)
         }
     }
 
@@ -1079,15 +1178,45 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         return found
     }
 
-    /// Reads every posting to measure garbage (the other figures come from memory).
+    /// Reads every posting to measure garbage — stale versions and copies the vector
+    /// moved away from (the other figures come from memory).
     public func measure() async throws -> SPFreshStatistics {
-        let state = core.withLock { $0.state }
+        let (state, holders) = core.withLock { ($0.state, $0.holders) }
         var garbage = 0
-        try await forEachPosting(in: state) { _, posting in
-            for entry in 0..<posting.count where posting.versions[entry] != state.versions[Int(posting.slots[entry])] { garbage += 1 }
+        try await forEachPosting(in: state) { head, posting in
+            for entry in 0..<posting.count {
+                let slot = posting.slots[entry]
+                if posting.versions[entry] != state.versions[Int(slot)] || Self.movedAway(holders, slot: slot, from: head) { garbage += 1 }
+            }
         }
         core.withLock { $0.statistics.garbageEntries = garbage }
         return statistics
+    }
+
+    /// Checks the holders (see `Core.holders`) against the postings: `missing` counts a
+    /// live slot's holder whose posting lacks a current copy (a vector could then be
+    /// lost when its other copies are rewritten away) and `strays` current copies in a
+    /// posting that is not a holder (garbage awaiting a rewrite). Reads every posting.
+    func auditHolders() async throws -> (missing: Int, strays: Int, known: Int) {
+        let (state, holders, slotOf) = core.withLock { ($0.state, $0.holders, $0.slotOf) }
+        var copies: [Int32: Set<Int>] = [:]
+        var strays = 0
+        try await forEachPosting(in: state) { head, posting in
+            for entry in 0..<posting.count where posting.versions[entry] == state.versions[Int(posting.slots[entry])] {
+                copies[posting.slots[entry], default: []].insert(head)
+                if Self.movedAway(holders, slot: posting.slots[entry], from: head) { strays += 1 }
+            }
+        }
+        var missing = 0, known = 0
+        for slot in slotOf.values {
+            let start = Int(slot) * Self.holderWidth
+            guard start < holders.count, holders[start] != -2 else { continue }
+            known += 1
+            for lane in start..<(start + Self.holderWidth) where holders[lane] >= 0 {
+                if !(copies[slot]?.contains(Int(holders[lane])) ?? false) { missing += 1 }
+            }
+        }
+        return (missing, strays, known)
     }
 
     /// The stored base of `head`'s posting (nil when it has none yet). A referenced
