@@ -55,6 +55,34 @@ final class HeadIndexTests: XCTestCase {
             }
         }
     }
+
+    /// Reassignment's shortcut for a neighbour's vector: a new head changes its postings
+    /// only if the RNG rule accepts it after the holders nearer than it.
+    func testANewHeadIsAcceptedUnlessANearerHolderBlocksIt() {
+        var heads = HeadIndex(dimensions: 2)
+        let near = heads.add([0, 0]), far = heads.add([10, 0]), new = heads.add([1, 0])
+        let configuration = SPFreshConfiguration()
+        func accepts(_ vector: [Float], _ holders: [Int], _ configuration: SPFreshConfiguration = configuration) -> Bool {
+            SPFreshIndex<Int>.acceptsNewHead(vector, holders: holders, newHeads: [new], heads: heads, configuration: configuration, kernels: .best)
+        }
+        // Between the holder and the new head: D(new, near) = 1 is not below D(v, new) = 0.36.
+        XCTAssertTrue(accepts([0.4, 0], [near, far]))
+        // Behind the holder: the holder is nearer the new head (1) than the vector is (16).
+        XCTAssertFalse(accepts([-3, 0], [near]))
+        XCTAssertFalse(accepts([-3, 0], [near, far]))
+        // Nearer than every holder: judged first, nothing can block it.
+        XCTAssertTrue(accepts([1.2, 0], [far]))
+        // The holders nearer than it already fill the replicas.
+        var one = configuration
+        one.replicaCount = 1
+        XCTAssertFalse(accepts([0.4, 0], [near], one))
+        // Unknown cases search the head index: a holder gone, or the new head a holder.
+        var removed = heads
+        removed.remove(far)
+        XCTAssertTrue(SPFreshIndex<Int>.acceptsNewHead([-3, 0], holders: [near, far], newHeads: [new], heads: removed,
+                                                       configuration: configuration, kernels: .best))
+        XCTAssertTrue(accepts([-3, 0], [near, new]))
+    }
 }
 
 final class NearestHeapTests: XCTestCase {

@@ -64,6 +64,16 @@ struct HeadIndex: Sendable {
         }
     }
 
+    /// Squared L2 from `vector` to a head, without copying the head's row.
+    func distance(to vector: [Float], from head: Int, kernels: Kernels) -> Float {
+        let at = location[head]
+        return groups[Int(at.group)].vectors.values.withUnsafeBufferPointer { rows in
+            vector.withUnsafeBufferPointer { v in
+                kernels.l2SquaredRaw(v.baseAddress!, rows.baseAddress! + Int(at.position) * dimensions, dimensions)
+            }
+        }
+    }
+
     /// Adds a head and returns its id. Ids are never reused: a placement computed
     /// against an older copy of the heads may name a removed head, and must find it
     /// removed rather than find a different head under the same id. Bulk loads pass

@@ -1121,15 +1121,25 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
                 }
             }
         }
-        // Copies the vectors moved away from (garbage not yet rewritten) are no candidates.
+        let inSplit = Set(parts[0].slots).union(parts[1].slots)
+        // Copies the vectors moved away from (garbage not yet rewritten) are no
+        // candidates; the others' holders say where a neighbour's vector is now.
+        var holders: [Int32: [Int]] = [:]
         let heads = core.withLock { core in
             candidates = candidates.filter { !Self.movedAway(core, slot: $0.key, from: $0.value.foundIn) }
+            for slot in candidates.keys where !inSplit.contains(slot) { holders[slot] = Self.holders(core, of: slot) }
             return core.state.heads
         }
         guard !candidates.isEmpty else { return }
-        let inSplit = Set(parts[0].slots).union(parts[1].slots)
         var moves: [(slot: Int32, version: UInt32, vector: [Float], selection: [Int])] = []
-        let checked = Array(candidates)
+        // A neighbour's vector whose holders are known changes postings only if the RNG
+        // rule now accepts a new head: checked against its holders (a few distances)
+        // before any head-index search.
+        let checked = candidates.filter { slot, candidate in
+            guard let held = holders[slot] else { return true }
+            return Self.acceptsNewHead(candidate.vector, holders: held, newHeads: [head, newHead], heads: heads,
+                                       configuration: configuration, kernels: kernels)
+        }
         let selections = Self.selectPostings(for: checked.map(\.value.vector), heads: heads, configuration: configuration, kernels: kernels)
         for ((slot, candidate), selection) in zip(checked, selections) {
             // A vector moves when its posting is no longer among its RNG choices (as in
@@ -1147,6 +1157,26 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
                 install(moves[start..<min(moves.count, start + 32)], into: &core)
             }
         }
+    }
+
+    /// Whether the RNG rule would accept one of `newHeads` for a vector placed at
+    /// `holders` (its accepted heads): a new head is judged after the holders nearer
+    /// than it, which accept the same way as before, so it is accepted unless one of
+    /// them blocks it or they already fill `replicaCount`. True (search the head
+    /// index) when that cannot be told: a holder is gone or is itself a new head.
+    static func acceptsNewHead(
+        _ vector: [Float], holders: [Int], newHeads: [Int], heads: HeadIndex, configuration: SPFreshConfiguration, kernels: Kernels
+    ) -> Bool {
+        guard !holders.isEmpty, holders.allSatisfy({ heads.contains($0) && !newHeads.contains($0) }) else { return true }
+        let toHolders = holders.map { heads.distance(to: vector, from: $0, kernels: kernels) }
+        for candidate in newHeads where heads.contains(candidate) {
+            let distance = heads.distance(to: vector, from: candidate, kernels: kernels)
+            let nearer = holders.indices.filter { toHolders[$0] < distance }
+            if nearer.count >= configuration.replicaCount { continue }
+            let blocked = nearer.contains { configuration.rngFactor * heads.distance(between: candidate, and: holders[$0], kernels: kernels) < distance }
+            if !blocked { return true }
+        }
+        return false
     }
 
     /// Moves vectors (under the lock) to their new postings.
