@@ -147,6 +147,22 @@ public struct Kernels: Sendable {
         }
     }
 
+    /// `l2Squared(_:rows:dimensions:)` over half-precision rows; each distance equals
+    /// `l2Squared(_:halves:)` of its row to the bit.
+    public func l2Squared(_ query: [Float], halfRows rows: [UInt16], dimensions: Int) throws -> [Float] {
+        try check(query.count, dimensions)
+        guard dimensions > 0, rows.count % dimensions == 0 else {
+            throw KernelError(description: "a matrix of \(rows.count) halves is not a whole number of \(dimensions)-d rows")
+        }
+        let count = rows.count / dimensions
+        return [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            query.withUnsafeBufferPointer { q in rows.withUnsafeBufferPointer { base in
+                freshet_l2sq_f32_f16_batch(level.isa, q.baseAddress, base.baseAddress, count, dimensions, out.baseAddress)
+            } }
+            initialized = count
+        }
+    }
+
     /// IEEE half-precision conversions (round to nearest even).
     public static func half(_ value: Float) -> UInt16 { freshet_f32_to_f16(value) }
     public static func float(half bits: UInt16) -> Float { freshet_f16_to_f32(bits) }

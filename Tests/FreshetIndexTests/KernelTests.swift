@@ -90,6 +90,15 @@ final class KernelTests: XCTestCase {
                 let pair = try kernels.dotAndNorm(a, halves: b), reference = try Kernels(level: .scalar).dotAndNorm(a, bf)
                 XCTAssertEqual(pair.dot, reference.dot, accuracy: 1e-4 * Float(max(n, 1)), "\(level) f16 dot n=\(n)")
                 XCTAssertEqual(pair.norm, reference.norm, accuracy: 1e-4 * Float(max(n, 1)), "\(level) f16 norm n=\(n)")
+                // 11 rows: two four-row passes and a remainder, each row bit for bit
+                // the single kernel's answer.
+                guard n > 0 else { continue }
+                let rows = (0..<(11 * n)).map { _ in Kernels.half(random.float()) }
+                let batch = try kernels.l2Squared(a, halfRows: rows, dimensions: n)
+                for r in 0..<11 {
+                    let single = try kernels.l2Squared(a, halves: Array(rows[(r * n)..<((r + 1) * n)]))
+                    XCTAssertEqual(batch[r].bitPattern, single.bitPattern, "\(level) f16 batch row \(r) n=\(n)")
+                }
             }
         }
     }

@@ -42,6 +42,8 @@ int64_t freshet_l2sq_i8(freshet_isa isa, const int8_t *a, const int8_t *b, size_
 /// Squared distances from `query` to `count` rows of `base` (row-major, `dim` wide),
 /// written to `out`: the inner loop of exhaustive scans and k-means assignment.
 void freshet_l2sq_f32_batch(freshet_isa isa, const float *query, const float *base, size_t count, size_t dim, float *out);
+/// `freshet_l2sq_f32_batch` over f16 rows (each equal to `freshet_l2sq_f32_f16`'s answer).
+void freshet_l2sq_f32_f16_batch(freshet_isa isa, const float *query, const uint16_t *base, size_t count, size_t dim, float *out);
 /// Inner products and squared norms of `count` rows against `query`.
 void freshet_dot_norm_f32_batch(freshet_isa isa, const float *query, const float *base, size_t count, size_t dim, float *dots, float *norms);
 

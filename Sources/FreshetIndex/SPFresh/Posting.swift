@@ -76,9 +76,7 @@ struct Posting: Sendable {
             query.withUnsafeBufferPointer { q in
                 if isHalf {
                     halves.withUnsafeBufferPointer { rows in
-                        for entry in 0..<count {
-                            out[entry] = freshet_l2sq_f32_f16(kernels.level.isa, q.baseAddress, rows.baseAddress! + entry * dimensions, dimensions)
-                        }
+                        freshet_l2sq_f32_f16_batch(kernels.level.isa, q.baseAddress, rows.baseAddress, count, dimensions, out.baseAddress)
                     }
                 } else {
                     vectors.withUnsafeBufferPointer { rows in
