@@ -38,6 +38,7 @@ struct Options {
     var encoding = PostingEncoding.f32
     var headFraction = 0.1
     var headProbe = SPFreshConfiguration().searchHeadIndexProbe
+    var halfHeadScanMB = SPFreshConfiguration().halfPrecisionHeadScanBytes >> 20
 
     static func parse() -> Options {
         var options = Options()
@@ -71,6 +72,7 @@ struct Options {
                 guard let encoding = ["f32": PostingEncoding.f32, "f16": .f16][value(argument)] else { fail("--encoding is f32 or f16") }
                 options.encoding = encoding
             case "--head-fraction": options.headFraction = Double(value(argument)) ?? 0.1
+            case "--half-head-scan-mb": options.halfHeadScanMB = Int(value(argument)) ?? options.halfHeadScanMB
             case "--head-probe": options.headProbe = Int(value(argument)) ?? options.headProbe
             case "--rocksdb":
                 for pair in value(argument).split(separator: ",") {
@@ -195,6 +197,7 @@ func run() async throws {
     configuration.replicaCount = options.replicas
     configuration.headFraction = options.headFraction
     configuration.searchHeadIndexProbe = options.headProbe
+    configuration.halfPrecisionHeadScanBytes = options.halfHeadScanMB << 20
     configuration.insertThreads = options.insertThreads
     configuration.backgroundWorkers = options.backgroundWorkers
     configuration.headIndexProbe = options.placementProbe

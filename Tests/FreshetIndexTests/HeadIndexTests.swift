@@ -54,6 +54,18 @@ final class HeadIndexTests: XCTestCase {
                 XCTAssertEqual(got.map(\.distance), alone.map(\.distance))
             }
         }
+        // A query's half-precision scan, re-ranked in full, finds what the full-precision
+        // scan finds (moves and removals kept the halves in step), with f32 distances.
+        var same = 0
+        for query in queries {
+            let halves = tree.nearestForQuery(query, n: 10, probe: 12, kernels: .best)
+            let full = tree.nearest(to: query, n: 10, probe: 12, kernels: .best)
+            if halves.map(\.index) == full.map(\.index) { same += 1 }
+            for (head, distance) in halves {
+                XCTAssertEqual(distance, tree.distance(to: query, from: head, kernels: .best), "re-ranked in full precision")
+            }
+        }
+        XCTAssertGreaterThanOrEqual(same, 38, "half-precision head scans that matched the f32 scan: \(same) of 40")
     }
 
     /// Reassignment's shortcut for a neighbour's vector: a new head changes its postings

@@ -50,6 +50,12 @@ public struct SPFreshConfiguration: Sendable, Equatable {
     /// doubled QPS at 16 heads for −0.01 recall@10; placement keeps 12, since a
     /// vector misplaced at build costs recall at every width).
     public var searchHeadIndexProbe = 4
+    /// Past this many bytes of f32 head rows, queries scan the heads' half-precision copy
+    /// and re-rank the best in full (see `HeadIndex.nearestForQuery`): rows that no
+    /// longer fit the CPU's cache make the scan bound by memory traffic (1M × 128-d,
+    /// 69 MB of rows: 12 heads 103 → 78 µs a query, same recall), while rows that fit
+    /// scan faster in f32 (no conversion).
+    public var halfPrecisionHeadScanBytes = 16 << 20
     /// A posting whose in-memory appends reach this many entries is rewritten.
     public var flushEntries = 64
     /// Appended entries held in memory across all postings before the largest are flushed.
@@ -706,7 +712,9 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
                 n *= 4
             }
         } else {
-            nearest = state.heads.nearest(to: query, n: searchHeads, probe: probe, kernels: kernels)
+            nearest = state.heads.count * dimensions * 4 > configuration.halfPrecisionHeadScanBytes
+                ? state.heads.nearestForQuery(query, n: searchHeads, probe: probe, kernels: kernels)
+                : state.heads.nearest(to: query, n: searchHeads, probe: probe, kernels: kernels)
         }
         // Distance pruning assumes matches lie near the nearest head; the matches of a
         // summary-filtered search may all lie far beyond a stray one.
