@@ -134,30 +134,28 @@ public struct Kernels: Sendable {
 
     /// Squared distances from `query` to every row of a row-major matrix of `dimensions` columns.
     public func l2Squared(_ query: [Float], rows: [Float], dimensions: Int) throws -> [Float] {
-        try check(query.count, dimensions)
-        guard dimensions > 0, rows.count % dimensions == 0 else {
-            throw KernelError(description: "a matrix of \(rows.count) floats is not a whole number of \(dimensions)-d rows")
-        }
-        let count = rows.count / dimensions
-        return [Float](unsafeUninitializedCapacity: count) { out, initialized in
-            query.withUnsafeBufferPointer { q in rows.withUnsafeBufferPointer { base in
-                freshet_l2sq_f32_batch(level.isa, q.baseAddress, base.baseAddress, count, dimensions, out.baseAddress)
-            } }
-            initialized = count
-        }
+        try batch(query, rows: rows, dimensions: dimensions, what: "floats", freshet_l2sq_f32_batch)
     }
 
     /// `l2Squared(_:rows:dimensions:)` over half-precision rows; each distance equals
     /// `l2Squared(_:halves:)` of its row to the bit.
     public func l2Squared(_ query: [Float], halfRows rows: [UInt16], dimensions: Int) throws -> [Float] {
+        try batch(query, rows: rows, dimensions: dimensions, what: "halves", freshet_l2sq_f32_f16_batch)
+    }
+
+    /// Runs a batch kernel over whole rows after checking the shapes.
+    private func batch<Element>(
+        _ query: [Float], rows: [Element], dimensions: Int, what: String,
+        _ kernel: (freshet_isa, UnsafePointer<Float>?, UnsafePointer<Element>?, Int, Int, UnsafeMutablePointer<Float>?) -> Void
+    ) throws -> [Float] {
         try check(query.count, dimensions)
         guard dimensions > 0, rows.count % dimensions == 0 else {
-            throw KernelError(description: "a matrix of \(rows.count) halves is not a whole number of \(dimensions)-d rows")
+            throw KernelError(description: "a matrix of \(rows.count) \(what) is not a whole number of \(dimensions)-d rows")
         }
         let count = rows.count / dimensions
         return [Float](unsafeUninitializedCapacity: count) { out, initialized in
             query.withUnsafeBufferPointer { q in rows.withUnsafeBufferPointer { base in
-                freshet_l2sq_f32_f16_batch(level.isa, q.baseAddress, base.baseAddress, count, dimensions, out.baseAddress)
+                kernel(level.isa, q.baseAddress, base.baseAddress, count, dimensions, out.baseAddress)
             } }
             initialized = count
         }

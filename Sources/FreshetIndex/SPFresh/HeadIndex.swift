@@ -118,26 +118,7 @@ struct HeadIndex: Sendable {
     /// The `n` heads nearest `query`, nearest first, with squared distances. `probe`
     /// overrides how many tree groups are scanned.
     func nearest(to query: [Float], n: Int, probe: Int? = nil, kernels: Kernels) -> [(index: Int, distance: Float)] {
-        var nearest = NearestHeap(capacity: n)
-        let scanned: [Int] = isTree
-            ? centroids.nearest(to: query, n: min(probe ?? coarseProbe, centroids.count), kernels: kernels).map(\.index)
-            : [0]
-        // One distance buffer for every group, the rows streamed where they lie.
-        var buffer = [Float](repeating: 0, count: scanned.reduce(0) { max($0, groups[$1].heads.count) })
-        query.withUnsafeBufferPointer { q in
-            buffer.withUnsafeMutableBufferPointer { out in
-                for group in scanned {
-                    groups[group].heads.withUnsafeBufferPointer { heads in
-                        guard !heads.isEmpty else { return }
-                        groups[group].vectors.values.withUnsafeBufferPointer { rows in
-                            freshet_l2sq_f32_batch(kernels.level.isa, q.baseAddress, rows.baseAddress, heads.count, dimensions, out.baseAddress)
-                        }
-                        nearest.push(UnsafeBufferPointer(rebasing: out[0..<heads.count]), ids: heads)
-                    }
-                }
-            }
-        }
-        return nearest.sorted()
+        scan(query, keeping: n, probe: probe ?? coarseProbe, halves: false, kernels: kernels).sorted()
     }
 
     /// The `n` heads nearest a query, for searches: the tree's groups scanned in half
@@ -148,26 +129,39 @@ struct HeadIndex: Sendable {
     /// time). Placement keeps full precision throughout (`nearest(to:)`).
     func nearestForQuery(_ query: [Float], n: Int, probe: Int, kernels: Kernels) -> [(index: Int, distance: Float)] {
         guard n > 0 else { return [] }
-        let shortlist = 2 * n + 16
-        var nearest = NearestHeap(capacity: shortlist)
+        let nearest = scan(query, keeping: 2 * n + 16, probe: probe, halves: true, kernels: kernels)
+        var exact = NearestHeap(capacity: n)
+        for (head, _) in nearest.sorted() { exact.push(head, distance(to: query, from: head, kernels: kernels)) }
+        return exact.sorted()
+    }
+
+    /// The nearest `probe` groups' heads (all when flat) streamed through the batch
+    /// kernel, in f32 or from the half-precision copy, into a heap of `keeping`.
+    private func scan(_ query: [Float], keeping: Int, probe: Int, halves: Bool, kernels: Kernels) -> NearestHeap {
+        var nearest = NearestHeap(capacity: keeping)
         let scanned: [Int] = isTree ? centroids.nearest(to: query, n: min(probe, centroids.count), kernels: kernels).map(\.index) : [0]
+        // One distance buffer for every group, the rows streamed where they lie.
         var buffer = [Float](repeating: 0, count: scanned.reduce(0) { max($0, groups[$1].heads.count) })
         query.withUnsafeBufferPointer { q in
             buffer.withUnsafeMutableBufferPointer { out in
                 for group in scanned {
                     groups[group].heads.withUnsafeBufferPointer { heads in
                         guard !heads.isEmpty else { return }
-                        groups[group].halves.withUnsafeBufferPointer { rows in
-                            freshet_l2sq_f32_f16_batch(kernels.level.isa, q.baseAddress, rows.baseAddress, heads.count, dimensions, out.baseAddress)
+                        if halves {
+                            groups[group].halves.withUnsafeBufferPointer { rows in
+                                freshet_l2sq_f32_f16_batch(kernels.level.isa, q.baseAddress, rows.baseAddress, heads.count, dimensions, out.baseAddress)
+                            }
+                        } else {
+                            groups[group].vectors.values.withUnsafeBufferPointer { rows in
+                                freshet_l2sq_f32_batch(kernels.level.isa, q.baseAddress, rows.baseAddress, heads.count, dimensions, out.baseAddress)
+                            }
                         }
                         nearest.push(UnsafeBufferPointer(rebasing: out[0..<heads.count]), ids: heads)
                     }
                 }
             }
         }
-        var exact = NearestHeap(capacity: n)
-        for (head, _) in nearest.sorted() { exact.push(head, distance(to: query, from: head, kernels: kernels)) }
-        return exact.sorted()
+        return nearest
     }
 
     /// `nearest(to:n:probe:kernels:)` for many queries at once, with the same answers:
