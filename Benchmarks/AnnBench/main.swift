@@ -38,6 +38,7 @@ struct Options {
     var encoding = PostingEncoding.f32
     var headFraction = 0.1
     var headProbe = SPFreshConfiguration().searchHeadIndexProbe
+    var headRows = SPFreshConfiguration().searchHeadRows
     var halfHeadScanMB = SPFreshConfiguration().halfPrecisionHeadScanBytes >> 20
 
     static func parse() -> Options {
@@ -73,6 +74,7 @@ struct Options {
                 options.encoding = encoding
             case "--head-fraction": options.headFraction = Double(value(argument)) ?? 0.1
             case "--half-head-scan-mb": options.halfHeadScanMB = Int(value(argument)) ?? options.halfHeadScanMB
+            case "--head-rows": options.headRows = Int(value(argument)) ?? options.headRows
             case "--head-probe": options.headProbe = Int(value(argument)) ?? options.headProbe
             case "--rocksdb":
                 for pair in value(argument).split(separator: ",") {
@@ -197,6 +199,7 @@ func run() async throws {
     configuration.replicaCount = options.replicas
     configuration.headFraction = options.headFraction
     configuration.searchHeadIndexProbe = options.headProbe
+    configuration.searchHeadRows = options.headRows
     configuration.halfPrecisionHeadScanBytes = options.halfHeadScanMB << 20
     configuration.insertThreads = options.insertThreads
     configuration.backgroundWorkers = options.backgroundWorkers
@@ -220,7 +223,7 @@ func run() async throws {
         "rss_bytes": after - before, "index_memory_estimate": index.memoryEstimate,
         "cache_budget_bytes": options.cacheMB << 20, "vectors": count, "dimensions": dimensions,
         "heads": statistics.heads, "splits": statistics.splits, "build_threads": options.buildThreads,
-        "replicas": options.replicas, "encoding": "\(options.encoding)", "head_fraction": options.headFraction, "head_probe": options.headProbe, "posting_limit": options.postingLimit,
+        "replicas": options.replicas, "encoding": "\(options.encoding)", "head_fraction": options.headFraction, "head_probe": options.headProbe, "head_rows": options.headRows, "posting_limit": options.postingLimit,
         "posting_bytes_written": store.statistics.bytesWritten,
     ])
 

@@ -12,6 +12,13 @@ final class HeadIndexTests: XCTestCase {
             oracle[tree.add(v)] = v
         }
         XCTAssertTrue(tree.isTree, "past the flat limit the heads must be indexed by the tree")
+        // A query's minimum probe in rows: enough groups of the average size (rounded
+        // up), never more groups than there are; a flat index is one group.
+        let groups = tree.groupsToProbe(for: 1_000_000, minimum: 1)
+        XCTAssertEqual(tree.groupsHolding(rows: 100), Int((100 * Double(groups) / 1500).rounded(.up)))
+        XCTAssertEqual(tree.groupsHolding(rows: 1500 / groups), 1)
+        XCTAssertEqual(tree.groupsHolding(rows: 1_000_000), groups)
+        XCTAssertEqual(HeadIndex(dimensions: 16).groupsHolding(rows: 5000), 1)
         // Moves, removals and id reuse keep every head findable by its own vector.
         for head in stride(from: 0, to: 1500, by: 7) {
             let v = vector()

@@ -108,6 +108,12 @@ struct HeadIndex: Sendable {
         count -= 1
     }
 
+    /// Tree groups that hold `rows` heads on average (1 when flat).
+    func groupsHolding(rows: Int) -> Int {
+        guard isTree, count > 0 else { return 1 }
+        return min(centroids.count, (rows * centroids.count + count - 1) / count)
+    }
+
     /// Tree groups a search for the nearest `n` heads should scan to find them (at
     /// least `minimum`): twice the groups that hold `n` heads on average.
     func groupsToProbe(for n: Int, minimum: Int) -> Int {
