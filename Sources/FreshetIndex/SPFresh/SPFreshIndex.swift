@@ -78,7 +78,11 @@ public struct SPFreshConfiguration: Sendable, Equatable {
     public var fetchWave = 64
     /// A search with a posting filter first considers this many times `searchHeads`
     /// nearest heads (then 4× more per round while too few can match) and probes the
-    /// nearest `searchHeads` of them whose summaries can match.
+    /// nearest `searchHeads` of them whose summaries can match. Past those it probes
+    /// further heads that can match, nearest first, while a head lies nearer the query
+    /// than the `k`-th match found so far (or fewer than `k` were found), up to this many
+    /// times `searchHeads` heads in all: when matches lie far from the query, head ranks
+    /// there say little about where the nearest matches sit.
     public var filteredHeadsFactor = 4
     /// Threads that compute placements for a large upsert batch (the RNG rule's head
     /// search is the foreground cost of an insert). 1 by default: under churn the
@@ -704,6 +708,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         guard k > 0, state.heads.count > 0 else { return result }
         let probe = max(configuration.searchHeadIndexProbe, searchHeads / 4, state.heads.groupsHolding(rows: configuration.searchHeadRows))
         var nearest: [(index: Int, distance: Float)]
+        var further: [(index: Int, distance: Float)] = []
         if let postingFilter {
             // Keep the nearest heads whose postings can match, looking 4× further out
             // each round until there are `searchHeads` of them or no heads are left.
@@ -711,9 +716,16 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
             while true {
                 let wider = state.heads.nearest(to: query, n: n, probe: state.heads.groupsToProbe(for: n, minimum: probe), kernels: kernels)
                 nearest = []
+                further = []
                 result.postingsSkipped = 0
-                for head in wider where nearest.count < searchHeads {
-                    if postingFilter(state.postings[head.index].summary) { nearest.append(head) } else { result.postingsSkipped += 1 }
+                for head in wider {
+                    if !postingFilter(state.postings[head.index].summary) {
+                        if nearest.count < searchHeads { result.postingsSkipped += 1 }
+                    } else if nearest.count < searchHeads {
+                        nearest.append(head)
+                    } else {
+                        further.append(head)
+                    }
                 }
                 if nearest.count >= searchHeads || n >= state.heads.count { break }
                 n *= 4
@@ -739,9 +751,27 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         guard try await scanner.probe(nearest.map(\.index), postings: state.postings, store: store, wave: wave, deadline: deadline) else {
             return nil
         }
+        // Filtered: heads that can match and lie nearer than the k-th match may hold nearer ones.
+        let limit = searchHeads * max(1, configuration.filteredHeadsFactor)
+        var next = 0
+        while next < further.count, result.headsProbed < limit, !scanner.truncatedByDeadline {
+            let bound = scanner.top.items.count < k ? Float.infinity : scanner.top.worst
+            var batch: [Int] = []
+            while next < further.count, batch.count < 8, result.headsProbed + batch.count < limit, further[next].distance < bound {
+                batch.append(further[next].index)
+                next += 1
+            }
+            guard !batch.isEmpty else { break }
+            if let deadline, ContinuousClock.now >= deadline {
+                result.truncatedByDeadline = true
+                break
+            }
+            result.headsProbed += batch.count
+            guard try await scanner.probe(batch, postings: state.postings, store: store, wave: batch.count, deadline: deadline) else { return nil }
+        }
         result.postingsRead = scanner.postingsRead
         result.entriesScanned = scanner.entriesScanned
-        result.truncatedByDeadline = scanner.truncatedByDeadline
+        result.truncatedByDeadline = result.truncatedByDeadline || scanner.truncatedByDeadline
         result.hits = scanner.top.items.map { (state.ids[Int($0.slot)]!, $0.distance) }
         return result
     }
