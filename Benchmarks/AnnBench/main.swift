@@ -35,11 +35,12 @@ struct Options {
     var postingLimit = 128
     var rocksdb: [String: String] = [:]
     var replicas = 8
+    var replicaClosure = Float.infinity
     var encoding = PostingEncoding.f32
     var headFraction = 0.1
     var headProbe = SPFreshConfiguration().searchHeadIndexProbe
     var headRows = SPFreshConfiguration().searchHeadRows
-    var halfHeadScanMB = SPFreshConfiguration().halfPrecisionHeadScanBytes >> 20
+    var quantizedHeadScanMB = SPFreshConfiguration().quantizedHeadScanBytes >> 20
 
     static func parse() -> Options {
         var options = Options()
@@ -69,11 +70,12 @@ struct Options {
             case "--reassign-neighbours": options.reassignNeighbours = Int(value(argument)) ?? options.reassignNeighbours
             case "--posting-limit": options.postingLimit = Int(value(argument)) ?? 128
             case "--replicas": options.replicas = Int(value(argument)) ?? 8
+            case "--replica-closure": options.replicaClosure = Float(value(argument)) ?? .infinity
             case "--encoding":
                 guard let encoding = ["f32": PostingEncoding.f32, "f16": .f16][value(argument)] else { fail("--encoding is f32 or f16") }
                 options.encoding = encoding
             case "--head-fraction": options.headFraction = Double(value(argument)) ?? 0.1
-            case "--half-head-scan-mb": options.halfHeadScanMB = Int(value(argument)) ?? options.halfHeadScanMB
+            case "--quantized-head-scan-mb": options.quantizedHeadScanMB = Int(value(argument)) ?? options.quantizedHeadScanMB
             case "--head-rows": options.headRows = Int(value(argument)) ?? options.headRows
             case "--head-probe": options.headProbe = Int(value(argument)) ?? options.headProbe
             case "--rocksdb":
@@ -197,10 +199,11 @@ func run() async throws {
     var configuration = SPFreshConfiguration()
     configuration.postingLimit = options.postingLimit
     configuration.replicaCount = options.replicas
+    configuration.replicaClosure = options.replicaClosure
     configuration.headFraction = options.headFraction
     configuration.searchHeadIndexProbe = options.headProbe
     configuration.searchHeadRows = options.headRows
-    configuration.halfPrecisionHeadScanBytes = options.halfHeadScanMB << 20
+    configuration.quantizedHeadScanBytes = options.quantizedHeadScanMB << 20
     configuration.insertThreads = options.insertThreads
     configuration.backgroundWorkers = options.backgroundWorkers
     configuration.headIndexProbe = options.placementProbe
@@ -223,7 +226,7 @@ func run() async throws {
         "rss_bytes": after - before, "index_memory_estimate": index.memoryEstimate,
         "cache_budget_bytes": options.cacheMB << 20, "vectors": count, "dimensions": dimensions,
         "heads": statistics.heads, "splits": statistics.splits, "build_threads": options.buildThreads,
-        "replicas": options.replicas, "encoding": "\(options.encoding)", "head_fraction": options.headFraction, "head_probe": options.headProbe, "head_rows": options.headRows, "posting_limit": options.postingLimit,
+        "replicas": options.replicas, "replica_closure": options.replicaClosure.isFinite ? Double(options.replicaClosure) : -1, "encoding": "\(options.encoding)", "head_fraction": options.headFraction, "head_probe": options.headProbe, "head_rows": options.headRows, "posting_limit": options.postingLimit,
         "posting_bytes_written": store.statistics.bytesWritten,
     ])
 

@@ -97,6 +97,12 @@ static void dot_norm_f16_scalar(const float *a, const uint16_t *b, size_t n, flo
     *norm = m;
 }
 
+static float l2_i8s_scalar(const float *q, const int8_t *c, float scale, size_t n) {
+    float r = 0;
+    for (size_t i = 0; i < n; i++) { float d = q[i] - scale * (float)c[i]; r += d * d; }
+    return r;
+}
+
 static int64_t dot_i8_scalar(const int8_t *a, const int8_t *b, size_t n) {
     int64_t s = 0;
     for (size_t i = 0; i < n; i++) s += (int32_t)a[i] * (int32_t)b[i];
@@ -114,6 +120,13 @@ static int64_t l2_i8_scalar(const int8_t *a, const int8_t *b, size_t n) {
 #if FRESHET_X86
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+
+/// Asks for `bytes` from `start` in cache ahead of use: batch scans read rows where
+/// they lie (a head group, a posting), and ask for the rows four passes ahead.
+static inline void prefetch_rows(const void *start, size_t bytes) {
+    const char *p = (const char *)start;
+    for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(p + offset);
+}
 
 AVX2 static float hsum256(__m256 v) {
     __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
@@ -211,8 +224,10 @@ AVX2 static float l2_f16_avx2(const float *a, const uint16_t *b, size_t n) {
 /// Four f16 rows per pass, each summed in exactly `l2_f16_avx2`'s order: the single
 /// kernel is one dependent chain of FMAs per row; four rows overlap their chains.
 AVX2 static void l2_f16_batch_avx2(const float *q, const uint16_t *base, size_t count, size_t n, float *out) {
+    prefetch_rows(base, (count < 16 ? count : 16) * n * 2);
     size_t r = 0;
     for (; r + 4 <= count; r += 4) {
+        if (r + 20 <= count) prefetch_rows(base + (r + 16) * n, 8 * n);
         const uint16_t *b[4] = {base + r * n, base + (r + 1) * n, base + (r + 2) * n, base + (r + 3) * n};
         __m256 s[4];
         for (int k = 0; k < 4; k++) s[k] = _mm256_setzero_ps();
@@ -231,6 +246,46 @@ AVX2 static void l2_f16_batch_avx2(const float *q, const uint16_t *base, size_t 
         }
     }
     for (; r < count; r++) out[r] = l2_f16_avx2(q, base + r * n, n);
+}
+
+AVX2 static float l2_i8s_avx2(const float *q, const int8_t *c, float scale, size_t n) {
+    __m256 s = _mm256_setzero_ps(), sc = _mm256_set1_ps(scale);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 y = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(c + i))));
+        __m256 d = _mm256_fnmadd_ps(y, sc, _mm256_loadu_ps(q + i));
+        s = _mm256_fmadd_ps(d, d, s);
+    }
+    float r = hsum256(s);
+    for (; i < n; i++) { float d = q[i] - scale * (float)c[i]; r += d * d; }
+    return r;
+}
+
+/// Four scaled int8 rows per pass, each summed in `l2_i8s_avx2`'s order.
+AVX2 static void l2_i8s_batch_avx2(const float *q, const int8_t *codes, const float *scales, size_t count, size_t n, float *out) {
+    prefetch_rows(codes, (count < 16 ? count : 16) * n);
+    size_t r = 0;
+    for (; r + 4 <= count; r += 4) {
+        if (r + 20 <= count) prefetch_rows(codes + (r + 16) * n, 4 * n);
+        const int8_t *c[4] = {codes + r * n, codes + (r + 1) * n, codes + (r + 2) * n, codes + (r + 3) * n};
+        __m256 s[4], sc[4];
+        for (int k = 0; k < 4; k++) { s[k] = _mm256_setzero_ps(); sc[k] = _mm256_set1_ps(scales[r + k]); }
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m256 x = _mm256_loadu_ps(q + i);
+            for (int k = 0; k < 4; k++) {
+                __m256 y = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(c[k] + i))));
+                __m256 d = _mm256_fnmadd_ps(y, sc[k], x);
+                s[k] = _mm256_fmadd_ps(d, d, s[k]);
+            }
+        }
+        for (int k = 0; k < 4; k++) {
+            float sum = hsum256(s[k]);
+            for (size_t j = i; j < n; j++) { float d = q[j] - scales[r + k] * (float)c[k][j]; sum += d * d; }
+            out[r + k] = sum;
+        }
+    }
+    for (; r < count; r++) out[r] = l2_i8s_avx2(q, codes + r * n, scales[r], n);
 }
 
 AVX2 static void dot_norm_f16_avx2(const float *a, const uint16_t *b, size_t n, float *dot, float *norm) {
@@ -381,8 +436,10 @@ AVX512 static float l2_f16_avx512(const float *a, const uint16_t *b, size_t n) {
 
 /// Four f16 rows per pass, each summed in exactly `l2_f16_avx512`'s order.
 AVX512 static void l2_f16_batch_avx512(const float *q, const uint16_t *base, size_t count, size_t n, float *out) {
+    prefetch_rows(base, (count < 16 ? count : 16) * n * 2);
     size_t r = 0;
     for (; r + 4 <= count; r += 4) {
+        if (r + 20 <= count) prefetch_rows(base + (r + 16) * n, 8 * n);
         const uint16_t *b[4] = {base + r * n, base + (r + 1) * n, base + (r + 2) * n, base + (r + 3) * n};
         __m512 s[4];
         for (int k = 0; k < 4; k++) s[k] = _mm512_setzero_ps();
@@ -397,6 +454,40 @@ AVX512 static void l2_f16_batch_avx512(const float *q, const uint16_t *base, siz
         for (int k = 0; k < 4; k++) out[r + k] = _mm512_reduce_add_ps(s[k]);
     }
     for (; r < count; r++) out[r] = l2_f16_avx512(q, base + r * n, n);
+}
+
+AVX512 static float l2_i8s_avx512(const float *q, const int8_t *c, float scale, size_t n) {
+    __m512 s = _mm512_setzero_ps(), sc = _mm512_set1_ps(scale);
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 mask = (n - i >= 16) ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __m512 y = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, c + i)));
+        __m512 d = _mm512_fnmadd_ps(y, sc, _mm512_maskz_loadu_ps(mask, q + i));
+        s = _mm512_fmadd_ps(d, d, s);
+    }
+    return _mm512_reduce_add_ps(s);
+}
+
+/// Four scaled int8 rows per pass, each summed in `l2_i8s_avx512`'s order.
+AVX512 static void l2_i8s_batch_avx512(const float *q, const int8_t *codes, const float *scales, size_t count, size_t n, float *out) {
+    prefetch_rows(codes, (count < 16 ? count : 16) * n);
+    size_t r = 0;
+    for (; r + 4 <= count; r += 4) {
+        if (r + 20 <= count) prefetch_rows(codes + (r + 16) * n, 4 * n);
+        const int8_t *c[4] = {codes + r * n, codes + (r + 1) * n, codes + (r + 2) * n, codes + (r + 3) * n};
+        __m512 s[4], sc[4];
+        for (int k = 0; k < 4; k++) { s[k] = _mm512_setzero_ps(); sc[k] = _mm512_set1_ps(scales[r + k]); }
+        for (size_t i = 0; i < n; i += 16) {
+            __mmask16 mask = (n - i >= 16) ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+            __m512 x = _mm512_maskz_loadu_ps(mask, q + i);
+            for (int k = 0; k < 4; k++) {
+                __m512 y = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, c[k] + i)));
+                __m512 d = _mm512_fnmadd_ps(y, sc[k], x);
+                s[k] = _mm512_fmadd_ps(d, d, s[k]);
+            }
+        }
+        for (int k = 0; k < 4; k++) out[r + k] = _mm512_reduce_add_ps(s[k]);
+    }
+    for (; r < count; r++) out[r] = l2_i8s_avx512(q, codes + r * n, scales[r], n);
 }
 
 AVX512 static void dot_norm_f16_avx512(const float *a, const uint16_t *b, size_t n, float *dot, float *norm) {
@@ -526,6 +617,18 @@ void freshet_l2sq_f32_f16_batch(freshet_isa isa, const float *query, const uint1
 #endif
     default:
         for (size_t r = 0; r < count; r++) out[r] = l2_f16_scalar(query, base + r * dim, dim);
+    }
+}
+
+void freshet_l2sq_f32_i8s_batch(freshet_isa isa, const float *query, const int8_t *codes, const float *scales, size_t count, size_t dim, float *out) {
+    freshet_isa level = effective(isa);
+    switch (level) {
+#if FRESHET_X86
+    case FRESHET_ISA_AVX512: l2_i8s_batch_avx512(query, codes, scales, count, dim, out); return;
+    case FRESHET_ISA_AVX2: l2_i8s_batch_avx2(query, codes, scales, count, dim, out); return;
+#endif
+    default:
+        for (size_t r = 0; r < count; r++) out[r] = l2_i8s_scalar(query, codes + r * dim, scales[r], dim);
     }
 }
 

@@ -143,6 +143,19 @@ public struct Kernels: Sendable {
         try batch(query, rows: rows, dimensions: dimensions, what: "halves", freshet_l2sq_f32_f16_batch)
     }
 
+    /// Squared distances from `query` to scaled int8 rows: row r stands for
+    /// `scales[r] × codes[r]` (see `freshet_l2sq_f32_i8s_batch`).
+    public func l2Squared(_ query: [Float], codes: [Int8], scales: [Float], dimensions: Int) throws -> [Float] {
+        guard scales.count * dimensions == codes.count else {
+            throw KernelError(description: "\(codes.count) codes are not \(scales.count) rows of \(dimensions) dimensions")
+        }
+        return try scales.withUnsafeBufferPointer { scales in
+            try batch(query, rows: codes, dimensions: dimensions, what: "codes") { isa, q, rows, count, dimensions, out in
+                freshet_l2sq_f32_i8s_batch(isa, q, rows, scales.baseAddress, count, dimensions, out)
+            }
+        }
+    }
+
     /// Runs a batch kernel over whole rows after checking the shapes.
     private func batch<Element>(
         _ query: [Float], rows: [Element], dimensions: Int, what: String,

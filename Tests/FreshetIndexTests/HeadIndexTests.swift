@@ -61,18 +61,18 @@ final class HeadIndexTests: XCTestCase {
                 XCTAssertEqual(got.map(\.distance), alone.map(\.distance))
             }
         }
-        // A query's half-precision scan, re-ranked in full, finds what the full-precision
-        // scan finds (moves and removals kept the halves in step), with f32 distances.
+        // A query's int8 scan, re-ranked in full, finds what the full-precision scan
+        // finds (moves and removals kept the codes in step), with f32 distances.
         var same = 0
         for query in queries {
-            let halves = tree.nearestForQuery(query, n: 10, probe: 12, kernels: .best)
+            let quantized = tree.nearestForQuery(query, n: 10, probe: 12, kernels: .best)
             let full = tree.nearest(to: query, n: 10, probe: 12, kernels: .best)
-            if halves.map(\.index) == full.map(\.index) { same += 1 }
-            for (head, distance) in halves {
+            if quantized.map(\.index) == full.map(\.index) { same += 1 }
+            for (head, distance) in quantized {
                 XCTAssertEqual(distance, tree.distance(to: query, from: head, kernels: .best), "re-ranked in full precision")
             }
         }
-        XCTAssertGreaterThanOrEqual(same, 38, "half-precision head scans that matched the f32 scan: \(same) of 40")
+        XCTAssertGreaterThanOrEqual(same, 38, "int8 head scans that matched the f32 scan: \(same) of 40")
     }
 
     /// Reassignment's shortcut for a neighbour's vector: a new head changes its postings
@@ -101,6 +101,27 @@ final class HeadIndexTests: XCTestCase {
         XCTAssertTrue(SPFreshIndex<Int>.acceptsNewHead([-3, 0], holders: [near, far], newHeads: [new], heads: removed,
                                                        configuration: configuration, kernels: .best))
         XCTAssertTrue(accepts([-3, 0], [near, new]))
+    }
+
+    /// Replica closure: beyond `replicaClosure` × the nearest head's squared distance no
+    /// further copy is placed, though the RNG rule alone would accept it; the shortcut
+    /// for new heads applies the same bound.
+    func testReplicaClosureBoundsFurtherCopies() {
+        var heads = HeadIndex(dimensions: 2)
+        let right = heads.add([1, 0]), left = heads.add([-3, 0])
+        var configuration = SPFreshConfiguration()
+        func select(_ configuration: SPFreshConfiguration) -> [Int] {
+            SPFreshIndex<Int>.rngSelect(heads.nearest(to: [0, 0], n: 2, kernels: .best), heads: heads, configuration: configuration, kernels: .best)
+        }
+        // D(v, right) = 1, D(v, left) = 9, D(left, right) = 16: the RNG rule accepts both.
+        XCTAssertEqual(select(configuration), [right, left])
+        configuration.replicaClosure = 10
+        XCTAssertEqual(select(configuration), [right, left])
+        configuration.replicaClosure = 4
+        XCTAssertEqual(select(configuration), [right], "9 is past 4 × 1")
+        XCTAssertFalse(SPFreshIndex<Int>.acceptsNewHead([0, 0], holders: [right], newHeads: [left], heads: heads, configuration: configuration, kernels: .best))
+        configuration.replicaClosure = .infinity
+        XCTAssertTrue(SPFreshIndex<Int>.acceptsNewHead([0, 0], holders: [right], newHeads: [left], heads: heads, configuration: configuration, kernels: .best))
     }
 }
 

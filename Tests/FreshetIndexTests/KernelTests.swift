@@ -103,6 +103,35 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Scaled int8 rows (the head index's quantized copy) against the scalar formula
+    /// Σ (q − s·c)², at every level, for every length, including the extremes ±127 and
+    /// -128, a zero scale, and a row count that leaves a remainder after four-row passes.
+    func testScaledInt8RowsMatchTheScalarFormula() throws {
+        var random = Random(state: 11)
+        for level in KernelLevel.supported {
+            let kernels = Kernels(level: level)
+            for n in dimensions where n > 0 {
+                let query = (0..<n).map { _ in random.float() * 4 - 2 }
+                let rows = 11
+                var codes = (0..<(rows * n)).map { _ in Int8(truncatingIfNeeded: random.next()) }
+                codes[0] = -128
+                codes[codes.count - 1] = 127
+                var scales = (0..<rows).map { _ in random.float() / 64 }
+                scales[3] = 0
+                let batch = try kernels.l2Squared(query, codes: codes, scales: scales, dimensions: n)
+                for r in 0..<rows {
+                    var reference: Double = 0
+                    for i in 0..<n {
+                        let d = Double(query[i]) - Double(scales[r]) * Double(codes[r * n + i])
+                        reference += d * d
+                    }
+                    XCTAssertEqual(Double(batch[r]), reference, accuracy: 1e-5 * max(reference, 1), "\(level) i8s row \(r) n=\(n)")
+                }
+            }
+            XCTAssertThrowsError(try kernels.l2Squared([1, 2], codes: [1, 2, 3], scales: [1], dimensions: 2))
+        }
+    }
+
     func testInt8KernelsAreExactIncludingExtremesAndLongVectors() throws {
         var random = Random(state: 3)
         for level in KernelLevel.supported {

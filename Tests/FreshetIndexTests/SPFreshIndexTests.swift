@@ -141,14 +141,14 @@ final class SPFreshIndexTests: XCTestCase {
         let measured = try await recall(index, items, queries: queries)
         print("SPFresh recall@10 with a tree head index: \(measured), \(index.statistics.heads) heads")
         XCTAssertGreaterThanOrEqual(measured, 0.95, "recall@10 with the tree head index: \(measured) (tolerance ≥ 0.95)")
-        // The same index state searched through the half-precision head scan (used when
-        // head rows outgrow the CPU's cache) keeps recall.
-        configuration.halfPrecisionHeadScanBytes = 0
-        let halves = makeIndex(dimensions: 16, configuration: configuration, storage: index.store.storage)
+        // The same index state searched through the int8 head scan (used when head rows
+        // outgrow the CPU's cache) keeps recall.
+        configuration.quantizedHeadScanBytes = 0
+        let quantized = makeIndex(dimensions: 16, configuration: configuration, storage: index.store.storage)
         let checkpoint = try await index.checkpoint(sequence: 1)
-        _ = try await halves.load(checkpointKey: checkpoint.key, collectGarbage: false)
-        let measuredHalves = try await recall(halves, items, queries: queries)
-        XCTAssertGreaterThanOrEqual(measuredHalves, measured - 0.02, "recall@10 through the half-precision head scan: \(measuredHalves) vs \(measured)")
+        _ = try await quantized.load(checkpointKey: checkpoint.key, collectGarbage: false)
+        let measuredQuantized = try await recall(quantized, items, queries: queries)
+        XCTAssertGreaterThanOrEqual(measuredQuantized, measured - 0.02, "recall@10 through the int8 head scan: \(measuredQuantized) vs \(measured)")
     }
 
     /// Reassignment moves a vector without a new version: it is appended only to the

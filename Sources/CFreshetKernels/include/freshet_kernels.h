@@ -44,6 +44,10 @@ int64_t freshet_l2sq_i8(freshet_isa isa, const int8_t *a, const int8_t *b, size_
 void freshet_l2sq_f32_batch(freshet_isa isa, const float *query, const float *base, size_t count, size_t dim, float *out);
 /// `freshet_l2sq_f32_batch` over f16 rows (each equal to `freshet_l2sq_f32_f16`'s answer).
 void freshet_l2sq_f32_f16_batch(freshet_isa isa, const float *query, const uint16_t *base, size_t count, size_t dim, float *out);
+/// Squared distances from `query` to `count` scaled int8 rows: row r stands for
+/// `scales[r] * codes[r * dim + i]`, so `out[r] = Σ (query[i] - scales[r] * codes[r * dim + i])²`
+/// (a quarter of f32's bytes to read; callers quantize residuals, see HeadIndex).
+void freshet_l2sq_f32_i8s_batch(freshet_isa isa, const float *query, const int8_t *codes, const float *scales, size_t count, size_t dim, float *out);
 /// Inner products and squared norms of `count` rows against `query`.
 void freshet_dot_norm_f32_batch(freshet_isa isa, const float *query, const float *base, size_t count, size_t dim, float *dots, float *norms);
 

@@ -14,13 +14,47 @@ struct HeadIndex: Sendable {
     struct Group: Sendable {
         var heads: [Int32] = []
         var vectors: Matrix
-        /// The rows again in half precision, for `nearestForQuery` (see there).
-        var halves: [UInt16] = []
+        /// The rows again as int8 codes of their offset from `center`, each row with its
+        /// own scale (row r ≈ center + scales[r] × codes[r]), for `nearestForQuery`: a
+        /// quarter of the f32 bytes, and residuals around the group's centroid keep the
+        /// codes' 255 steps on the spread within the group.
+        var codes: [Int8] = []
+        var scales: [Float] = []
+        var center: [Float]
+
+        init(dimensions: Int, center: [Float]? = nil) {
+            vectors = Matrix(dimensions: dimensions)
+            self.center = center ?? [Float](repeating: 0, count: dimensions)
+        }
 
         mutating func append(_ head: Int32, _ vector: [Float]) {
             heads.append(head)
             vectors.append(vector)
-            halves.append(contentsOf: vector.map(freshet_f32_to_f16))
+            var largest: Float = 0
+            for (value, origin) in zip(vector, center) { largest = max(largest, abs(value - origin)) }
+            let scale = largest / 127
+            scales.append(scale)
+            let inverse = scale > 0 ? 1 / scale : 0
+            for (value, origin) in zip(vector, center) {
+                codes.append(Int8(max(-127, min(127, ((value - origin) * inverse).rounded()))))
+            }
+        }
+
+        /// Moves the last row to `position` (the last row is then dropped by `removeLast`).
+        mutating func moveLast(to position: Int) {
+            let last = heads.count - 1
+            let dimensions = vectors.dimensions
+            heads[position] = heads[last]
+            vectors.set(position, vectors.row(last))
+            scales[position] = scales[last]
+            for d in 0..<dimensions { codes[position * dimensions + d] = codes[last * dimensions + d] }
+        }
+
+        mutating func removeLast() {
+            heads.removeLast()
+            vectors.removeLast()
+            scales.removeLast()
+            codes.removeLast(vectors.dimensions)
         }
     }
     struct Location: Sendable {
@@ -47,7 +81,7 @@ struct HeadIndex: Sendable {
         self.flatLimit = flatLimit
         self.coarseProbe = coarseProbe
         centroids = Matrix(dimensions: dimensions)
-        groups = [Group(vectors: Matrix(dimensions: dimensions))]
+        groups = [Group(dimensions: dimensions)]
     }
 
     /// Head ids handed out so far (live or free); ids are below this.
@@ -124,38 +158,44 @@ struct HeadIndex: Sendable {
     /// The `n` heads nearest `query`, nearest first, with squared distances. `probe`
     /// overrides how many tree groups are scanned.
     func nearest(to query: [Float], n: Int, probe: Int? = nil, kernels: Kernels) -> [(index: Int, distance: Float)] {
-        scan(query, keeping: n, probe: probe ?? coarseProbe, halves: false, kernels: kernels).sorted()
+        scan(query, keeping: n, probe: probe ?? coarseProbe, quantized: false, kernels: kernels).sorted()
     }
 
-    /// The `n` heads nearest a query, for searches: the tree's groups scanned in half
-    /// precision, then the nearest `2n + 16` of that scan re-ranked in full precision.
+    /// The `n` heads nearest a query, for searches: the tree's groups scanned in their
+    /// int8 codes, then the nearest `2n + 16` of that scan re-ranked in full precision.
     /// A search's head scan reads rows the posting cache keeps out of the CPU's cache,
-    /// so it is bound by memory traffic, which halves halve (1M × 128-d: 134K heads,
+    /// so it is bound by memory traffic, which codes quarter (1M × 128-d: 134K heads,
     /// 69 MB of f32 rows; four groups were 1,468 rows, 80% of a 4-posting query's
-    /// time). Placement keeps full precision throughout (`nearest(to:)`).
+    /// time in f32, half of a 12-posting query's in f16). Placement keeps full
+    /// precision throughout (`nearest(to:)`).
     func nearestForQuery(_ query: [Float], n: Int, probe: Int, kernels: Kernels) -> [(index: Int, distance: Float)] {
         guard n > 0 else { return [] }
-        let nearest = scan(query, keeping: 2 * n + 16, probe: probe, halves: true, kernels: kernels)
+        let nearest = scan(query, keeping: 2 * n + 16, probe: probe, quantized: true, kernels: kernels)
         var exact = NearestHeap(capacity: n)
         for (head, _) in nearest.sorted() { exact.push(head, distance(to: query, from: head, kernels: kernels)) }
         return exact.sorted()
     }
 
     /// The nearest `probe` groups' heads (all when flat) streamed through the batch
-    /// kernel, in f32 or from the half-precision copy, into a heap of `keeping`.
-    private func scan(_ query: [Float], keeping: Int, probe: Int, halves: Bool, kernels: Kernels) -> NearestHeap {
+    /// kernel, in f32 or from the int8 codes, into a heap of `keeping`.
+    private func scan(_ query: [Float], keeping: Int, probe: Int, quantized: Bool, kernels: Kernels) -> NearestHeap {
         var nearest = NearestHeap(capacity: keeping)
         let scanned: [Int] = isTree ? centroids.nearest(to: query, n: min(probe, centroids.count), kernels: kernels).map(\.index) : [0]
         // One distance buffer for every group, the rows streamed where they lie.
         var buffer = [Float](repeating: 0, count: scanned.reduce(0) { max($0, groups[$1].heads.count) })
+        var offset = [Float](repeating: 0, count: dimensions)
         query.withUnsafeBufferPointer { q in
             buffer.withUnsafeMutableBufferPointer { out in
                 for group in scanned {
                     groups[group].heads.withUnsafeBufferPointer { heads in
                         guard !heads.isEmpty else { return }
-                        if halves {
-                            groups[group].halves.withUnsafeBufferPointer { rows in
-                                freshet_l2sq_f32_f16_batch(kernels.level.isa, q.baseAddress, rows.baseAddress, heads.count, dimensions, out.baseAddress)
+                        if quantized {
+                            // The codes hold offsets from the group's center: so does the query.
+                            for d in 0..<dimensions { offset[d] = q[d] - groups[group].center[d] }
+                            groups[group].codes.withUnsafeBufferPointer { rows in
+                                groups[group].scales.withUnsafeBufferPointer { scales in
+                                    freshet_l2sq_f32_i8s_batch(kernels.level.isa, offset, rows.baseAddress, scales.baseAddress, heads.count, dimensions, out.baseAddress)
+                                }
                             }
                         } else {
                             groups[group].vectors.values.withUnsafeBufferPointer { rows in
@@ -227,7 +267,7 @@ struct HeadIndex: Sendable {
         kmeans.iterations = 6
         let (assignment, centroids) = kmeans.fit(all, rows: Array(0..<ids.count), kernels: kernels)
         self.centroids = centroids
-        groups = (0..<centroids.count).map { _ in Group(vectors: Matrix(dimensions: dimensions)) }
+        groups = (0..<centroids.count).map { Group(dimensions: dimensions, center: centroids.row($0)) }
         for (row, head) in ids.enumerated() {
             let group = assignment[row]
             location[Int(head)] = Location(group: Int32(group), position: Int32(groups[group].heads.count))
@@ -249,14 +289,10 @@ struct HeadIndex: Sendable {
         let last = groups[group].heads.count - 1
         if position != last {
             let moved = groups[group].heads[last]
-            groups[group].heads[position] = moved
-            groups[group].vectors.set(position, groups[group].vectors.row(last))
-            for d in 0..<dimensions { groups[group].halves[position * dimensions + d] = groups[group].halves[last * dimensions + d] }
+            groups[group].moveLast(to: position)
             location[Int(moved)] = Location(group: Int32(group), position: Int32(position))
         }
-        groups[group].heads.removeLast()
-        groups[group].vectors.removeLast()
-        groups[group].halves.removeLast(dimensions)
+        groups[group].removeLast()
         location[head] = .none
     }
 }

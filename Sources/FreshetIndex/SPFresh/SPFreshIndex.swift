@@ -28,6 +28,10 @@ public struct SPFreshConfiguration: Sendable, Equatable {
     public var replicaCount = 8
     /// RNG rule factor: skip head c when an accepted head s has `factor·D(c,s) < D(x,c)`.
     public var rngFactor: Float = 1.0
+    /// Replica closure (SPANN's posting expansion, 1 + ε): a vector's further copies go
+    /// only to heads within this factor of its nearest head's squared distance. Infinite
+    /// (the reference implementation's behaviour) lets the RNG rule alone decide.
+    public var replicaClosure: Float = .infinity
     /// Candidate heads considered per insert (InternalResultNum).
     public var candidateHeads = 64
     /// Posting size cap, in vectors; a posting above it is split by a background worker.
@@ -57,12 +61,11 @@ public struct SPFreshConfiguration: Sendable, Equatable {
     /// heads); at 1M (367 a group) 4 groups stayed best. 1,280 rows keeps 4 there and
     /// takes 8 at 200K.
     public var searchHeadRows = 1_280
-    /// Past this many bytes of f32 head rows, queries scan the heads' half-precision copy
-    /// and re-rank the best in full (see `HeadIndex.nearestForQuery`): rows that no
-    /// longer fit the CPU's cache make the scan bound by memory traffic (1M × 128-d,
-    /// 69 MB of rows: 12 heads 103 → 78 µs a query, same recall), while rows that fit
-    /// scan faster in f32 (no conversion).
-    public var halfPrecisionHeadScanBytes = 16 << 20
+    /// Past this many bytes of f32 head rows, queries scan the heads' int8 codes and
+    /// re-rank the best in full (see `HeadIndex.nearestForQuery`): rows that no longer
+    /// fit the CPU's cache make the scan bound by memory traffic (1M × 128-d, 69 MB of
+    /// rows), while rows that fit scan faster in f32 (no conversion).
+    public var quantizedHeadScanBytes = 16 << 20
     /// A posting whose in-memory appends reach this many entries is rewritten.
     public var flushEntries = 64
     /// Appended entries held in memory across all postings before the largest are flushed.
@@ -376,7 +379,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     /// deltas, per-slot tables), an estimate for metrics.
     public var memoryEstimate: Int {
         core.withLock { core in
-            let heads = core.state.heads.count * (dimensions * 4 + 8)
+            let heads = core.state.heads.count * (dimensions * 5 + 12)
             let refs = core.state.postings.count * MemoryLayout<PostingRef>.stride
             let deltas = core.deltaEntries * (dimensions * 4 + 8)
             let slots = core.state.ids.count * (MemoryLayout<ID?>.stride + 12) + core.slotOf.count * (MemoryLayout<ID>.stride + 12)
@@ -661,8 +664,9 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     static func rngSelect(_ candidates: [(index: Int, distance: Float)], heads: HeadIndex, configuration: SPFreshConfiguration, kernels: Kernels) -> [Int] {
         var chosen: [Int] = []
         chosen.reserveCapacity(configuration.replicaCount)
+        let reach = configuration.replicaClosure * (candidates.first(where: { $0.distance > 0 })?.distance ?? 0)
         for (head, distance) in candidates {
-            if chosen.count == configuration.replicaCount { break }
+            if chosen.count == configuration.replicaCount || (!chosen.isEmpty && distance > reach) { break }
             let blocked = chosen.contains { accepted in
                 configuration.rngFactor * heads.distance(between: head, and: accepted, kernels: kernels) < distance
             }
@@ -731,7 +735,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
                 n *= 4
             }
         } else {
-            nearest = state.heads.count * dimensions * 4 > configuration.halfPrecisionHeadScanBytes
+            nearest = state.heads.count * dimensions * 4 > configuration.quantizedHeadScanBytes
                 ? state.heads.nearestForQuery(query, n: searchHeads, probe: probe, kernels: kernels)
                 : state.heads.nearest(to: query, n: searchHeads, probe: probe, kernels: kernels)
         }
@@ -1223,8 +1227,10 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     ) -> Bool {
         guard !holders.isEmpty, holders.allSatisfy({ heads.contains($0) && !newHeads.contains($0) }) else { return true }
         let toHolders = holders.map { heads.distance(to: vector, from: $0, kernels: kernels) }
+        let nearestHolder = toHolders.filter { $0 > 0 }.min() ?? .infinity
         for candidate in newHeads where heads.contains(candidate) {
             let distance = heads.distance(to: vector, from: candidate, kernels: kernels)
+            if distance > configuration.replicaClosure * nearestHolder { continue }
             let nearer = holders.indices.filter { toHolders[$0] < distance }
             if nearer.count >= configuration.replicaCount { continue }
             let blocked = nearer.contains { configuration.rngFactor * heads.distance(between: candidate, and: holders[$0], kernels: kernels) < distance }
