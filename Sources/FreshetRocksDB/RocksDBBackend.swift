@@ -20,6 +20,8 @@ public final class RocksDBBackend: StorageBackend, @unchecked Sendable {
     private let tableOptions: OpaquePointer
     private let cache: OpaquePointer
     private let readOptions: OpaquePointer
+    /// For `getManyVerifiedByCaller`: no RocksDB checksum verification.
+    private let unverifiedReadOptions: OpaquePointer
     private let writeOptions: OpaquePointer
     private let queue = DispatchQueue(label: "freshet.rocksdb", qos: .userInitiated, attributes: .concurrent)
     private let stripes: [Stripe] = (0..<64).map { _ in Stripe() }
@@ -55,6 +57,8 @@ public final class RocksDBBackend: StorageBackend, @unchecked Sendable {
         rocksdb_options_set_block_based_table_factory(options, tableOptions)
         readOptions = rocksdb_readoptions_create()
         rocksdb_readoptions_set_verify_checksums(readOptions, configuration.verifyChecksums ? 1 : 0)
+        unverifiedReadOptions = rocksdb_readoptions_create()
+        rocksdb_readoptions_set_verify_checksums(unverifiedReadOptions, 0)
         writeOptions = rocksdb_writeoptions_create()
         rocksdb_writeoptions_set_sync(writeOptions, configuration.syncWrites ? 1 : 0)
 
@@ -64,6 +68,7 @@ public final class RocksDBBackend: StorageBackend, @unchecked Sendable {
             let message = String(cString: error)
             rocksdb_free(error)
             Self.destroy(options: options, table: tableOptions, cache: cache, read: readOptions, write: writeOptions)
+            rocksdb_readoptions_destroy(unverifiedReadOptions)
             let code: StorageError.Code = message.contains("lock") ? .unavailable : .io
             throw StorageError(code, "cannot open RocksDB at \(configuration.path): \(message)")
         }
@@ -73,6 +78,7 @@ public final class RocksDBBackend: StorageBackend, @unchecked Sendable {
     deinit {
         if !closed.exchange(true, ordering: .acquiringAndReleasing) { rocksdb_close(db) }
         Self.destroy(options: options, table: tableOptions, cache: cache, read: readOptions, write: writeOptions)
+        rocksdb_readoptions_destroy(unverifiedReadOptions)
     }
 
     /// Closes the database; later calls fail with `.closed`. Call only after in-flight
@@ -104,7 +110,15 @@ public final class RocksDBBackend: StorageBackend, @unchecked Sendable {
     public func getMany(_ keys: [String]) async throws -> [StoredObject?] {
         for key in keys { try StorageArguments.check(key: key) }
         if keys.isEmpty { return [] }
-        return try await blocking { try self.multiRead(keys) }
+        return try await blocking { try self.multiRead(keys, options: self.readOptions) }
+    }
+
+    /// `getMany` without RocksDB's checksum verification (the caller's objects carry
+    /// their own checksum and identity, see `StorageReader`).
+    public func getManyVerifiedByCaller(_ keys: [String]) async throws -> [StoredObject?] {
+        for key in keys { try StorageArguments.check(key: key) }
+        if keys.isEmpty { return [] }
+        return try await blocking { try self.multiRead(keys, options: self.unverifiedReadOptions) }
     }
 
     public func list(prefix: String, startAfter: String?, limit: Int) async throws -> ListPage {
@@ -220,7 +234,7 @@ public final class RocksDBBackend: StorageBackend, @unchecked Sendable {
         return try decode(UnsafeRawBufferPointer(start: value, count: length), key: key)
     }
 
-    private func multiRead(_ keys: [String]) throws -> [StoredObject?] {
+    private func multiRead(_ keys: [String], options: OpaquePointer) throws -> [StoredObject?] {
         let count = keys.count
         let keyBytes = keys.map { Array($0.utf8) }
         var values = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
@@ -238,7 +252,7 @@ public final class RocksDBBackend: StorageBackend, @unchecked Sendable {
         }
         defer { for pointer in pointers { pointer.deallocate() } }
         var constPointers = pointers.map { UnsafePointer<CChar>($0) as UnsafePointer<CChar>? }
-        rocksdb_multi_get(db, readOptions, count, &constPointers, keySizes, &values, &valueSizes, &errors)
+        rocksdb_multi_get(db, options, count, &constPointers, keySizes, &values, &valueSizes, &errors)
         var result: [StoredObject?] = []
         result.reserveCapacity(count)
         var firstError: (any Error)? = nil

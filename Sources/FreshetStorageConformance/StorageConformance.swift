@@ -192,6 +192,8 @@ public struct StorageConformance: Sendable {
         try await backend.put(key("many/a"), [1])
         let objects = try await backend.getMany([key("many/b"), key("many/missing"), key("many/a")])
         try expect(objects.map { $0?.body } == [[2], nil, [1]], "getMany returned \(objects.map { $0?.body })")
+        let unchecked = try await backend.getManyVerifiedByCaller([key("many/b"), key("many/missing"), key("many/a")])
+        try expect(unchecked.map { $0?.body } == [[2], nil, [1]], "getManyVerifiedByCaller returned \(unchecked.map { $0?.body })")
     }
 
     func listByPrefixPaginates() async throws {

@@ -249,7 +249,8 @@ final class SPFreshIndexTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(measured, 0.95, "\(encoding) postings: recall@10 \(measured)")
             written[encoding] = index.store.statistics.bytesWritten
             let anyPosting = try await storage.listAll(prefix: "ix/postings/").first!
-            let decoded = try Posting.decode(try await storage.get(anyPosting.key)!.body, dimensions: 32, key: anyPosting.key)
+            let decoded = try Posting.decode(try await storage.get(anyPosting.key)!.body, dimensions: 32, key: anyPosting.key,
+                                             id: PostingStore.id(fromKey: anyPosting.key.dropFirst("ix/postings/".count))!)
             XCTAssertEqual(decoded.isHalf, encoding == .f16)
         }
         XCTAssertLessThan(Double(written[.f16]!), 0.7 * Double(written[.f32]!), "f16 postings write about half the bytes: \(written)")
@@ -275,16 +276,33 @@ final class SPFreshIndexTests: XCTestCase {
         var posting = Posting()
         posting.append(slot: 3, version: 1, vector: [1, 2, 3])
         posting.append(slot: 9, version: 0, vector: [4, 5, 6])
-        var bytes = posting.encode(dimensions: 3)
-        let decoded = try Posting.decode(bytes, dimensions: 3, key: "k")
+        var bytes = posting.encode(dimensions: 3, id: 0x2a)
+        let decoded = try Posting.decode(bytes, dimensions: 3, key: "k", id: 0x2a)
         XCTAssertEqual(decoded.slots, [3, 9])
         XCTAssertEqual(decoded.versions, [1, 0])
         XCTAssertEqual(decoded.vectors, [1, 2, 3, 4, 5, 6])
-        XCTAssertThrowsError(try Posting.decode(bytes, dimensions: 4, key: "k")) { error in
+        XCTAssertThrowsError(try Posting.decode(bytes, dimensions: 4, key: "k", id: 0x2a)) { error in
             XCTAssertTrue("\(error)".contains("3-d vectors in a 4-d index"), "\(error)")
         }
+        // Another intact posting where this one was expected (a misdirected read).
+        XCTAssertThrowsError(try Posting.decode(bytes, dimensions: 3, key: "k", id: 0x2b)) { error in
+            XCTAssertEqual((error as? StorageError)?.code, .corrupt)
+            XCTAssertTrue("\(error)".contains("holds posting 2a, not 2b"), "\(error)")
+        }
+        // Format 1 (no id inside) still reads.
+        var writer = BinaryWriter(capacity: 64)
+        writer.u8(1)
+        writer.u8(PostingEncoding.f32.rawValue)
+        writer.u32(3)
+        writer.u32(1)
+        writer.raw([Int32(5)])
+        writer.raw([UInt32(2)])
+        writer.raw([Float(7), 8, 9])
+        let old = try Posting.decode(ObjectFrame.seal(writer.bytes, kind: Posting.frameKind), dimensions: 3, key: "old", id: 1)
+        XCTAssertEqual(old.slots, [5])
+        XCTAssertEqual(old.vectors, [7, 8, 9])
         bytes[bytes.count / 2] ^= 0x40
-        XCTAssertThrowsError(try Posting.decode(bytes, dimensions: 3, key: "k")) { error in
+        XCTAssertThrowsError(try Posting.decode(bytes, dimensions: 3, key: "k", id: 0x2a)) { error in
             XCTAssertEqual((error as? StorageError)?.code, .corrupt)
         }
     }

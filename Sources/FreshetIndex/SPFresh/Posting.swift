@@ -89,15 +89,19 @@ struct Posting: Sendable {
 
     /// Frame kind of posting objects (the index's kinds are 16–31).
     static let frameKind: UInt8 = 16
-    static let formatVersion: UInt8 = 1
+    static let formatVersion: UInt8 = 2
 
-    /// The stored form: format version, element encoding (0 = f32, 1 = f16), dimensions,
+    /// The stored form: format version, element encoding (0 = f32, 1 = f16), the
+    /// posting's object id (format 2; it names the object, so a read that a storage
+    /// fault sent to another intact posting is caught — postings are read without the
+    /// backend's own checks, see `StorageReader.getManyVerifiedByCaller`), dimensions,
     /// count, then the slots, versions and vectors as contiguous little-endian arrays,
     /// framed and checksummed. Call on `encoded(as:)`'s result.
-    func encode(dimensions: Int) -> [UInt8] {
-        var writer = BinaryWriter(capacity: 16 + count * 8 + vectors.count * 4 + halves.count * 2)
+    func encode(dimensions: Int, id: UInt64) -> [UInt8] {
+        var writer = BinaryWriter(capacity: 24 + count * 8 + vectors.count * 4 + halves.count * 2)
         writer.u8(Self.formatVersion)
         writer.u8(isHalf ? PostingEncoding.f16.rawValue : PostingEncoding.f32.rawValue)
+        writer.u64(id)
         writer.u32(UInt32(dimensions))
         writer.u32(UInt32(count))
         writer.raw(slots)
@@ -106,12 +110,20 @@ struct Posting: Sendable {
         return ObjectFrame.seal(writer.bytes, kind: Self.frameKind)
     }
 
-    static func decode(_ bytes: [UInt8], dimensions: Int, key: String) throws -> Posting {
+    /// Reads a posting object; `id` is the object's id, checked against the one inside
+    /// (format 1 objects, written before ids were stored, carry none).
+    static func decode(_ bytes: [UInt8], dimensions: Int, key: String, id: UInt64) throws -> Posting {
         let payload = try ObjectFrame.verify(bytes, kind: frameKind, kindName: "posting", key: key)
         var reader = BinaryReader(bytes, from: payload.lowerBound, what: "posting \(key)")
         let format = try reader.u8(), encodingByte = try reader.u8()
-        guard format == formatVersion, let encoding = PostingEncoding(rawValue: encodingByte) else {
-            throw StorageError(.corrupt, "posting \(key) has format \(format) encoding \(encodingByte); this build reads format \(formatVersion) with f32 or f16")
+        guard (1...formatVersion).contains(format), let encoding = PostingEncoding(rawValue: encodingByte) else {
+            throw StorageError(.corrupt, "posting \(key) has format \(format) encoding \(encodingByte); this build reads formats 1–\(formatVersion) with f32 or f16")
+        }
+        if format >= 2 {
+            let stored = try reader.u64()
+            guard stored == id else {
+                throw StorageError(.corrupt, "object \(key) holds posting \(String(stored, radix: 16)), not \(String(id, radix: 16)): storage returned another object")
+            }
         }
         let stored = Int(try reader.u32()), count = Int(try reader.u32())
         guard stored == dimensions else {
@@ -185,7 +197,7 @@ public final class PostingStore: Sendable {
     /// creates it or finds the same bytes from an earlier attempt whose response was lost.
     func write(_ assembled: Posting, id: UInt64) async throws {
         let posting = assembled.encoded(as: encoding)
-        let body = posting.encode(dimensions: dimensions)
+        let body = posting.encode(dimensions: dimensions, id: id)
         let key = key(id)
         do {
             _ = try await storage.put(key, body, condition: .ifAbsent)
@@ -220,13 +232,14 @@ public final class PostingStore: Sendable {
             }
         }
         guard !missing.isEmpty else { return found }
-        let objects = try await storage.getMany(missing.map { key($0.id) })
+        // Posting objects check themselves: the frame's CRC-32C and the id inside.
+        let objects = try await storage.getManyVerifiedByCaller(missing.map { key($0.id) })
         var bytesRead = 0
         var decoded: [(UInt64, StoredPosting)] = []
         for (wanted, object) in zip(missing, objects) {
             guard let object else { continue }
             bytesRead += object.body.count
-            let stored = StoredPosting(try Posting.decode(object.body, dimensions: dimensions, key: key(wanted.id)))
+            let stored = StoredPosting(try Posting.decode(object.body, dimensions: dimensions, key: key(wanted.id), id: wanted.id))
             found[wanted.position] = stored
             decoded.append((wanted.id, stored))
         }
