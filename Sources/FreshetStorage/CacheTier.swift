@@ -180,6 +180,15 @@ public final class TieredCacheBackend: StorageBackend {
     /// Redis in one batch), and whatever no tier had is read from the store in one
     /// `getMany` — so a query's postings cost one round trip per level, not per posting.
     public func getMany(_ keys: [String]) async throws -> [StoredObject?] {
+        try await read(keys, verifiedByCaller: false)
+    }
+
+    /// `getMany` whose store reads go through the base's `getManyVerifiedByCaller`.
+    public func getManyVerifiedByCaller(_ keys: [String]) async throws -> [StoredObject?] {
+        try await read(keys, verifiedByCaller: true)
+    }
+
+    private func read(_ keys: [String], verifiedByCaller: Bool) async throws -> [StoredObject?] {
         var results = [StoredObject?](repeating: nil, count: keys.count)
         var pending: [Int] = []
         var direct: [Int] = []
@@ -203,7 +212,8 @@ public final class TieredCacheBackend: StorageBackend {
         counters.withLock { $0.storeReads += pending.count }
         let fromStore = pending + direct
         if !fromStore.isEmpty {
-            let fetched = try await base.getMany(fromStore.map { keys[$0] })
+            let wanted = fromStore.map { keys[$0] }
+            let fetched = try await verifiedByCaller ? base.getManyVerifiedByCaller(wanted) : base.getMany(wanted)
             for (slot, object) in zip(fromStore, fetched) {
                 results[slot] = object
                 if let object, cacheable(keys[slot]) {

@@ -122,6 +122,10 @@ public final class FaultInjectingBackend: StorageBackend {
         try await run(.getMany) { try await base.getMany(keys) }
     }
 
+    public func getManyVerifiedByCaller(_ keys: [String]) async throws -> [StoredObject?] {
+        try await run(.getMany) { try await base.getManyVerifiedByCaller(keys) }
+    }
+
     public func list(prefix: String, startAfter: String?, limit: Int) async throws -> ListPage {
         try await run(.list) { try await base.list(prefix: prefix, startAfter: startAfter, limit: limit) }
     }

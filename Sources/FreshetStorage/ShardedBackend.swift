@@ -39,6 +39,14 @@ public final class ShardedBackend: StorageBackend {
     }
 
     public func getMany(_ keys: [String]) async throws -> [StoredObject?] {
+        try await read(keys, verifiedByCaller: false)
+    }
+
+    public func getManyVerifiedByCaller(_ keys: [String]) async throws -> [StoredObject?] {
+        try await read(keys, verifiedByCaller: true)
+    }
+
+    private func read(_ keys: [String], verifiedByCaller: Bool) async throws -> [StoredObject?] {
         var byShard: [Int: [(position: Int, key: String)]] = [:]
         for (position, key) in keys.enumerated() { byShard[ring.owner(of: key), default: []].append((position, key)) }
         var result = [StoredObject?](repeating: nil, count: keys.count)
@@ -46,7 +54,8 @@ public final class ShardedBackend: StorageBackend {
             for (shardIndex, entries) in byShard {
                 let backend = shards[shardIndex]
                 group.addTask {
-                    let objects = try await backend.getMany(entries.map(\.key))
+                    let wanted = entries.map(\.key)
+                    let objects = try await verifiedByCaller ? backend.getManyVerifiedByCaller(wanted) : backend.getMany(wanted)
                     return Array(zip(entries.map(\.position), objects))
                 }
             }
