@@ -49,14 +49,21 @@ def test_index_serves_queries_and_survives_a_crash(make_server):
     # A crash: SIGKILL, restart on the same directory. The index comes back (from its
     # newest checkpoint plus the WAL after it, or built from the state when compaction
     # has not checkpointed it yet) and answers the same.
-    before = [r.id for r in ns.query(rank_by=("vector", "ANN", vectors[100]), top_k=10).rows]
+    probes = [vectors[i] for i in range(100, 3000, 150)]
+    before = [[r.id for r in ns.query(rank_by=("vector", "ANN", q), top_k=10).rows] for q in probes]
     srv.kill()
     srv.start()
     ns = Turbopuffer(api_key="k", base_url=srv.url).namespace("indexed")
-    exact = [r.id for r in ns.query(rank_by=("vector", "kNN", vectors[100]), top_k=10).rows]
+    exact = [[r.id for r in ns.query(rank_by=("vector", "kNN", q), top_k=10).rows] for q in probes]
     wait_indexed(ns)
-    after = [r.id for r in ns.query(rank_by=("vector", "ANN", vectors[100]), top_k=10).rows]
-    assert len(set(after) & set(exact)) >= 9 and len(set(before) & set(exact)) >= 9
+    answers = [ns.query(rank_by=("vector", "ANN", q), top_k=10) for q in probes]
+    assert all(a.performance.exhaustive_search_count < 3000 for a in answers), "the restarted index serves the queries"
+    after = [[r.id for r in a.rows] for a in answers]
+    # Recall over 20 queries, not one: a single query's top 10 among near-tied cluster
+    # mates can miss one or two at any setting.
+    recall_before = sum(len(set(b) & set(e)) for b, e in zip(before, exact)) / (10 * len(probes))
+    recall_after = sum(len(set(a) & set(e)) for a, e in zip(after, exact)) / (10 * len(probes))
+    assert recall_before >= 0.9 and recall_after >= 0.9, (recall_before, recall_after)
     assert ns.metadata().approx_row_count == 3000
     res = ns.query(rank_by=("vector", "ANN", vectors[7]), top_k=3)
     assert res.rows[0].id == 9000 and 7 not in [r.id for r in res.rows]
