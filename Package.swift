@@ -64,10 +64,12 @@ let package = Package(
         ),
         // cpp-interface (C kernels) and their Swift wrappers
         .target(name: "CFreshetKernels", path: "Sources/CFreshetKernels"),
+        // positioned reads that can refuse to wait for the device (preadv2 RWF_NOWAIT)
+        .target(name: "CFreshetIO", path: "Sources/CFreshetIO"),
         // Optimised even in debug builds: clustering and scans are hot loops, and the
         // index tests and debug servers would otherwise spend minutes in them.
         .target(
-            name: "FreshetIndex", dependencies: ["CFreshetKernels", "FreshetStorage"],
+            name: "FreshetIndex", dependencies: ["CFreshetKernels", "CFreshetIO", "FreshetStorage"],
             swiftSettings: settings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         // full text: analyzers, inverted index, BM25

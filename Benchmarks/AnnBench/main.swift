@@ -21,6 +21,7 @@ struct Options {
     var k = 10
     var queryLimit = Int.max
     var cacheMB = 64
+    var fileCacheMB = 0
     var churn = false
     var ingest = false
     var replacement = ""
@@ -57,6 +58,7 @@ struct Options {
             case "--k": options.k = Int(value(argument)) ?? 10
             case "--query-limit": options.queryLimit = Int(value(argument)) ?? .max
             case "--cache-mb": options.cacheMB = Int(value(argument)) ?? 64
+            case "--file-cache-mb": options.fileCacheMB = Int(value(argument)) ?? 0
             case "--churn": options.churn = true
             case "--ingest": options.ingest = true
             case "--replacement": options.replacement = value(argument)
@@ -72,7 +74,7 @@ struct Options {
             case "--replicas": options.replicas = Int(value(argument)) ?? 8
             case "--replica-closure": options.replicaClosure = Float(value(argument)) ?? .infinity
             case "--encoding":
-                guard let encoding = ["f32": PostingEncoding.f32, "f16": .f16][value(argument)] else { fail("--encoding is f32 or f16") }
+                guard let encoding = ["f32": PostingEncoding.f32, "f16": .f16, "i8": .i8][value(argument)] else { fail("--encoding is f32, f16 or i8") }
                 options.encoding = encoding
             case "--head-fraction": options.headFraction = Double(value(argument)) ?? 0.1
             case "--quantized-head-scan-mb": options.quantizedHeadScanMB = Int(value(argument)) ?? options.quantizedHeadScanMB
@@ -209,7 +211,13 @@ func run() async throws {
     configuration.headIndexProbe = options.placementProbe
     configuration.reassignNeighbours = options.reassignNeighbours
     let storage = try openStorage(options.storage, options: options.rocksdb)
-    let store = PostingStore(storage: storage, prefix: "ann/", dimensions: dimensions, cacheBytes: options.cacheMB << 20, encoding: options.encoding)
+    // The node-local posting file cache (`--file-cache-mb`, 0 = none): postings read by
+    // offset from files the OS page cache holds, outside the process's memory.
+    func fileCache(_ directory: String) throws -> PostingFileCache? {
+        options.fileCacheMB > 0 ? try PostingFileCache(directory: directory, budgetBytes: options.fileCacheMB << 20) : nil
+    }
+    let store = PostingStore(storage: storage, prefix: "ann/", dimensions: dimensions, cacheBytes: options.cacheMB << 20, encoding: options.encoding,
+                             fileCache: try fileCache(options.storage + "-postings"))
     let index = SPFreshIndex<UInt64>(dimensions: dimensions, store: store, configuration: configuration)
 
     let before = residentBytes()
@@ -227,13 +235,14 @@ func run() async throws {
         "cache_budget_bytes": options.cacheMB << 20, "vectors": count, "dimensions": dimensions,
         "heads": statistics.heads, "splits": statistics.splits, "build_threads": options.buildThreads,
         "replicas": options.replicas, "replica_closure": options.replicaClosure.isFinite ? Double(options.replicaClosure) : -1, "encoding": "\(options.encoding)", "head_fraction": options.headFraction, "head_probe": options.headProbe, "head_rows": options.headRows, "posting_limit": options.postingLimit,
-        "posting_bytes_written": store.statistics.bytesWritten,
+        "posting_bytes_written": store.statistics.bytesWritten, "file_cache_budget_bytes": options.fileCacheMB << 20,
+        "file_cache_bytes": store.fileCache?.statistics.bytes ?? 0,
     ])
 
     for searchHeads in options.sweep {
         let m = try await measure(index, queries: queries, truth: truth, k: options.k, searchHeads: searchHeads)
         emit(["event": "search", "search_heads": searchHeads, "recall": m.recall, "qps": m.qps, "p50_ms": m.p50, "p99_ms": m.p99,
-              "postings_read": m.postingsRead])
+              "postings_read": m.postingsRead, "rss_bytes": residentBytes() - before])
     }
 
     guard options.churn || options.ingest else { return }
@@ -329,7 +338,8 @@ func run() async throws {
 
     // A fresh build of the final data, for comparison.
     let freshStorage = try openStorage(options.storage + "-fresh", options: options.rocksdb)
-    let fresh = SPFreshIndex<UInt64>(dimensions: dimensions, store: PostingStore(storage: freshStorage, prefix: "ann/", dimensions: dimensions, cacheBytes: options.cacheMB << 20, encoding: options.encoding), configuration: configuration)
+    let fresh = SPFreshIndex<UInt64>(dimensions: dimensions, store: PostingStore(storage: freshStorage, prefix: "ann/", dimensions: dimensions, cacheBytes: options.cacheMB << 20, encoding: options.encoding,
+                                                                                        fileCache: try fileCache(options.storage + "-fresh-postings")), configuration: configuration)
     let finalIDs = Array(live.keys)
     var finalRows = [Float]()
     finalRows.reserveCapacity(finalIDs.count * dimensions)

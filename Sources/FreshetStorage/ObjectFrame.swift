@@ -1,3 +1,5 @@
+import CFreshetChecksum
+
 /// The frame around every object Freshet stores.
 ///
 /// Layout: magic `FRSH`, format version (1 byte), object kind (1 byte), flags
@@ -29,23 +31,27 @@ public enum ObjectFrame {
 
     /// Verifies the frame and returns where the payload lies in `bytes`, for readers
     /// that decode in place instead of copying the payload out first.
-    public static func verify(_ bytes: [UInt8], kind: UInt8, kindName: String, key: String) throws -> Range<Int> {
-        guard bytes.count >= headerSize + 4, Array(bytes[0..<4]) == magic else {
-            throw StorageError(.corrupt, "object \(key) is not a Freshet object (bad magic or too short: \(bytes.count) bytes)")
+    public static func verify(_ bytes: [UInt8], kind: UInt8, kindName: String, key: @autoclosure () -> String) throws -> Range<Int> {
+        try bytes.withUnsafeBytes { try verify(raw: $0, kind: kind, kindName: kindName, key: key()) }
+    }
+
+    /// `verify` over bytes in a caller's buffer (a positioned read's), same checks.
+    public static func verify(raw bytes: UnsafeRawBufferPointer, kind: UInt8, kindName: String, key: @autoclosure () -> String) throws -> Range<Int> {
+        guard bytes.count >= headerSize + 4, magic.withUnsafeBytes({ $0.elementsEqual(bytes[0..<4]) }) else {
+            throw StorageError(.corrupt, "object \(key()) is not a Freshet object (bad magic or too short: \(bytes.count) bytes)")
         }
         guard bytes[4] == formatVersion else {
-            throw StorageError(.corrupt, "object \(key) has format version \(bytes[4]); this build reads version \(formatVersion). Upgrade Freshet")
+            throw StorageError(.corrupt, "object \(key()) has format version \(bytes[4]); this build reads version \(formatVersion). Upgrade Freshet")
         }
         guard bytes[5] == kind else {
-            throw StorageError(.corrupt, "object \(key) holds kind \(bytes[5]), expected \(kindName)")
+            throw StorageError(.corrupt, "object \(key()) holds kind \(bytes[5]), expected \(kindName)")
         }
         guard bytes[6] == 0 else {
-            throw StorageError(.corrupt, "object \(key) has flags \(bytes[6]) (compressed or encrypted) that this build cannot read")
+            throw StorageError(.corrupt, "object \(key()) has flags \(bytes[6]) (compressed or encrypted) that this build cannot read")
         }
-        let body = bytes[..<(bytes.count - 4)]
-        let stored = bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self)) }
-        guard CRC32C.checksum(body) == stored else {
-            throw StorageError(.corrupt, "object \(key) failed its checksum; the stored bytes are damaged")
+        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self))
+        guard freshet_crc32c(0, bytes.baseAddress, bytes.count - 4) == stored else {
+            throw StorageError(.corrupt, "object \(key()) failed its checksum; the stored bytes are damaged")
         }
         return headerSize..<(bytes.count - 4)
     }

@@ -40,6 +40,16 @@ final class DistanceAndChecksumTests: XCTestCase {
             XCTAssertEqual(CRC32C.checksum(long[start...]), CRC32C.portableChecksum(long[start...]), "offset \(start)")
         }
         XCTAssertEqual(CRC32C.checksum([][...]), 0)
+        // Long inputs run three interleaved chains over 8 KiB and 256-byte blocks and
+        // join them: lengths around each block multiple, and odd tails.
+        var random = SystemRandomNumberGenerator()
+        let big = (0..<80_000).map { _ in UInt8.random(in: 0...255, using: &random) }
+        for length in [767, 768, 769, 775, 1_536, 24_575, 24_576, 24_577, 24_576 + 768 + 13, 49_152 + 5_000, 80_000] {
+            for start in [0, 3] where start + length <= big.count {
+                let slice = big[start..<(start + length)]
+                XCTAssertEqual(CRC32C.checksum(slice), CRC32C.portableChecksum(slice), "length \(length) at \(start)")
+            }
+        }
         print("CRC-32C on the hardware instruction: \(CRC32C.usesHardware)")
     }
 }

@@ -231,13 +231,13 @@ final class SPFreshIndexTests: XCTestCase {
         XCTAssertEqual(found, [1, 2])
     }
 
-    func testHalfPrecisionPostingsKeepRecallAndHalveTheBytes() async throws {
+    func testCompactPostingsKeepRecallAndCutTheBytes() async throws {
         var data = Data(dimensions: 32, clusters: 30, seed: 21)
         var items: [Int: [Float]] = [:]
         for id in 0..<3000 { items[id] = data.point() }
         let queries = (0..<60).map { _ in data.point() }
         var written: [PostingEncoding: Int] = [:]
-        for encoding in [PostingEncoding.f32, .f16] {
+        for encoding in [PostingEncoding.f32, .f16, .i8] {
             let storage = MemoryBackend()
             let index = SPFreshIndex<Int>(dimensions: 32, store: PostingStore(storage: storage, prefix: "ix/", dimensions: 32, encoding: encoding))
             let sorted = items.sorted { $0.key < $1.key }
@@ -251,9 +251,41 @@ final class SPFreshIndexTests: XCTestCase {
             let anyPosting = try await storage.listAll(prefix: "ix/postings/").first!
             let decoded = try Posting.decode(try await storage.get(anyPosting.key)!.body, dimensions: 32, key: anyPosting.key,
                                              id: PostingStore.id(fromKey: anyPosting.key.dropFirst("ix/postings/".count))!)
-            XCTAssertEqual(decoded.isHalf, encoding == .f16)
+            XCTAssertEqual(decoded.storedEncoding, encoding)
         }
         XCTAssertLessThan(Double(written[.f16]!), 0.7 * Double(written[.f32]!), "f16 postings write about half the bytes: \(written)")
+        XCTAssertLessThan(Double(written[.i8]!), 0.45 * Double(written[.f32]!), "i8 postings write about a third of the bytes: \(written)")
+    }
+
+    func testInt8PostingsRoundTripWithoutDrift() throws {
+        var data = Data(dimensions: 13, clusters: 3, seed: 5)
+        var posting = Posting()
+        for slot in 0..<40 { posting.append(slot: Int32(slot), version: 1, vector: data.point()) }
+        posting.append(slot: 40, version: 1, vector: [Float](repeating: 0, count: 13))
+        let once = posting.encoded(as: .i8, dimensions: 13)
+        let stored = try Posting.decode(once.encode(dimensions: 13, id: 9), dimensions: 13, key: "p", id: 9)
+        XCTAssertEqual(stored.codes, once.codes)
+        XCTAssertEqual(stored.scales, once.scales)
+        // Each component within half a step of its vector's scale; the zero vector exact.
+        for entry in 0..<posting.count {
+            let exact = posting.vector(entry, dimensions: 13), decoded = stored.vector(entry, dimensions: 13)
+            for (a, b) in zip(exact, decoded) { XCTAssertLessThanOrEqual(abs(a - b), stored.scales[entry] * 0.5001, "entry \(entry)") }
+        }
+        XCTAssertEqual(stored.vector(40, dimensions: 13), [Float](repeating: 0, count: 13))
+        // LIRE moves decoded vectors into new postings: encoding them again changes nothing.
+        var moved = Posting()
+        for entry in 0..<stored.count { moved.append(slot: stored.slots[entry], version: 1, vector: stored.vector(entry, dimensions: 13)) }
+        let again = moved.encoded(as: .i8, dimensions: 13)
+        XCTAssertEqual(again.codes, stored.codes)
+        XCTAssertEqual(again.scales, stored.scales)
+        // The batch kernel over the codes gives the decoded vectors' distances.
+        let query = data.point()
+        var out = [Float](repeating: 0, count: stored.count)
+        stored.distances(from: query, into: &out, dimensions: 13, kernels: Kernels())
+        for entry in 0..<stored.count {
+            let expected = zip(query, stored.vector(entry, dimensions: 13)).reduce(Float(0)) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
+            XCTAssertEqual(out[entry], expected, accuracy: 1e-3 * max(1, expected))
+        }
     }
 
     func testADeadlineStopsReadingPostings() async throws {

@@ -2,12 +2,17 @@ import CFreshetKernels
 import FreshetStorage
 import Synchronization
 
-/// How posting vectors are stored: f32 (exact), or f16 (half the bytes to read and
-/// cache; distances within f16 rounding, which callers that need exact distances
-/// recompute — the engine does, from its own copy of every vector).
+/// How posting vectors are stored: f32 (exact), f16 (half the bytes to read and
+/// cache; distances within f16 rounding), or i8 (a quarter, plus 4 bytes a vector:
+/// each vector as int8 codes times its own scale, `max |x_i| / 127`, so the error of a
+/// component is at most half a step of its vector's largest). Callers that need exact
+/// distances recompute them — the engine does, from its own copy of every vector.
+/// Decoding an i8 vector and encoding it again gives the same codes and scale, so
+/// LIRE's rewrites (which move decoded vectors between postings) add no error.
 public enum PostingEncoding: UInt8, Sendable {
     case f32 = 0
     case f16 = 1
+    case i8 = 2
 }
 
 /// A decoded posting as the cache holds it: one reference to copy (a `Posting` copy
@@ -28,18 +33,24 @@ struct Posting: Sendable {
     var vectors: [Float] = []
     /// f16 rows, as read from an f16 object (then `vectors` is empty).
     var halves: [UInt16] = []
+    /// i8 rows and their scales, as read from an i8 object (then `vectors` is empty).
+    var codes: [Int8] = []
+    var scales: [Float] = []
 
     static let empty = Posting()
 
     var count: Int { slots.count }
     var isEmpty: Bool { slots.isEmpty }
-    var isHalf: Bool { !halves.isEmpty }
+    /// How the rows are held (an empty posting counts as f32).
+    var storedEncoding: PostingEncoding { !halves.isEmpty ? .f16 : !codes.isEmpty ? .i8 : .f32 }
+    /// Rows held as f16 or i8 (read from storage; read-only).
+    var isCompact: Bool { !halves.isEmpty || !codes.isEmpty }
 
     /// Approximate memory held, for cache budgets.
-    func bytes(dimensions: Int) -> Int { 64 + count * 8 + vectors.count * 4 + halves.count * 2 }
+    func bytes(dimensions: Int) -> Int { 64 + count * 8 + vectors.count * 4 + halves.count * 2 + codes.count + scales.count * 4 }
 
     mutating func append(slot: Int32, version: UInt32, vector: [Float]) {
-        precondition(halves.isEmpty, "f16 postings are read-only; assemble a new posting instead")
+        precondition(!isCompact, "f16 and i8 postings are read-only; assemble a new posting instead")
         slots.append(slot)
         versions.append(version)
         vectors.append(contentsOf: vector)
@@ -47,40 +58,78 @@ struct Posting: Sendable {
 
     mutating func append(_ other: Posting, from start: Int = 0, dimensions: Int) {
         guard start < other.count else { return }
-        precondition(halves.isEmpty && other.halves.isEmpty, "f16 postings are read-only")
+        precondition(!isCompact && !other.isCompact, "f16 and i8 postings are read-only")
         slots += other.slots[start...]
         versions += other.versions[start...]
         vectors += other.vectors[(start * dimensions)...]
     }
 
     func vector(_ entry: Int, dimensions: Int) -> [Float] {
-        if isHalf { return halves[(entry * dimensions)..<((entry + 1) * dimensions)].map { freshet_f16_to_f32($0) } }
-        return Array(vectors[(entry * dimensions)..<((entry + 1) * dimensions)])
+        let rows = (entry * dimensions)..<((entry + 1) * dimensions)
+        switch storedEncoding {
+        case .f16: return halves[rows].map { freshet_f16_to_f32($0) }
+        case .i8: return codes[rows].map { Float($0) * scales[entry] }
+        case .f32: return Array(vectors[rows])
+        }
     }
 
     /// This posting with its vectors in `encoding` (what a reader of the object gets).
-    func encoded(as encoding: PostingEncoding) -> Posting {
-        guard encoding == .f16, !isHalf else { return self }
+    func encoded(as encoding: PostingEncoding, dimensions: Int) -> Posting {
+        guard encoding != .f32, !isCompact, !vectors.isEmpty else { return self }
         var copy = self
-        copy.halves = vectors.map { freshet_f32_to_f16($0) }
         copy.vectors = []
-        if copy.halves.isEmpty { return self }
+        if encoding == .f16 {
+            copy.halves = vectors.map { freshet_f32_to_f16($0) }
+            return copy
+        }
+        copy.codes = [Int8](repeating: 0, count: vectors.count)
+        copy.scales = [Float](repeating: 0, count: count)
+        for entry in 0..<count {
+            let row = vectors[(entry * dimensions)..<((entry + 1) * dimensions)]
+            let largest = row.reduce(Float(0)) { Swift.max($0, abs($1)) }
+            // Non-finite components have no int8 form; such a vector keeps scale 0 (the
+            // engine rejects them before they reach an index).
+            guard largest.isFinite, largest > 0 else { continue }
+            let scale = largest / 127
+            copy.scales[entry] = scale
+            for (offset, value) in row.enumerated() {
+                copy.codes[entry * dimensions + offset] = Int8(Swift.max(-127, Swift.min(127, (value / scale).rounded())))
+            }
+        }
         return copy
     }
 
     /// Squared L2 from `query` to every row, into `out` (at least `count` long).
     func distances(from query: [Float], into out: inout [Float], dimensions: Int, kernels: Kernels) {
-        let count = self.count
+        withView { view in
+            query.withUnsafeBufferPointer { query in
+                out.withUnsafeMutableBufferPointer { out in
+                    view.distances(from: query.baseAddress!, into: out.baseAddress!, dimensions: dimensions, kernels: kernels)
+                }
+            }
+        }
+    }
+
+    /// Calls `body` with pointers to this posting's arrays (not called when empty).
+    func withView(_ body: (PostingView) -> Void) {
         guard count > 0 else { return }
-        out.withUnsafeMutableBufferPointer { out in
-            query.withUnsafeBufferPointer { q in
-                if isHalf {
+        slots.withUnsafeBufferPointer { slots in
+            versions.withUnsafeBufferPointer { versions in
+                let (slots, versions) = (slots.baseAddress!, versions.baseAddress!)
+                switch storedEncoding {
+                case .f16:
                     halves.withUnsafeBufferPointer { rows in
-                        freshet_l2sq_f32_f16_batch(kernels.level.isa, q.baseAddress, rows.baseAddress, count, dimensions, out.baseAddress)
+                        body(PostingView(count: count, slots: slots, versions: versions, rows: .f16(rows.baseAddress!)))
                     }
-                } else {
+                case .i8:
+                    codes.withUnsafeBufferPointer { rows in
+                        scales.withUnsafeBufferPointer { scales in
+                            body(PostingView(count: count, slots: slots, versions: versions, rows: .i8(rows.baseAddress!, scales.baseAddress!)))
+                        }
+                    }
+                case .f32:
                     vectors.withUnsafeBufferPointer { rows in
-                        freshet_l2sq_f32_batch(kernels.level.isa, q.baseAddress, rows.baseAddress, count, dimensions, out.baseAddress)
+                        body(PostingView(count: count, slots: slots, versions: versions, rows: .f32(rows.baseAddress!)))
                     }
                 }
             }
@@ -91,22 +140,29 @@ struct Posting: Sendable {
     static let frameKind: UInt8 = 16
     static let formatVersion: UInt8 = 2
 
-    /// The stored form: format version, element encoding (0 = f32, 1 = f16), the
+    /// The stored form: format version, element encoding (0 = f32, 1 = f16, 2 = i8), the
     /// posting's object id (format 2; it names the object, so a read that a storage
     /// fault sent to another intact posting is caught — postings are read without the
     /// backend's own checks, see `StorageReader.getManyVerifiedByCaller`), dimensions,
-    /// count, then the slots, versions and vectors as contiguous little-endian arrays,
-    /// framed and checksummed. Call on `encoded(as:)`'s result.
+    /// count, then the slots, versions and vectors (i8: the scales, then the codes) as
+    /// contiguous little-endian arrays, framed and checksummed. Call on `encoded(as:)`'s
+    /// result.
     func encode(dimensions: Int, id: UInt64) -> [UInt8] {
-        var writer = BinaryWriter(capacity: 24 + count * 8 + vectors.count * 4 + halves.count * 2)
+        var writer = BinaryWriter(capacity: 24 + bytes(dimensions: dimensions))
         writer.u8(Self.formatVersion)
-        writer.u8(isHalf ? PostingEncoding.f16.rawValue : PostingEncoding.f32.rawValue)
+        writer.u8(storedEncoding.rawValue)
         writer.u64(id)
         writer.u32(UInt32(dimensions))
         writer.u32(UInt32(count))
         writer.raw(slots)
         writer.raw(versions)
-        if isHalf { writer.raw(halves) } else { writer.raw(vectors) }
+        switch storedEncoding {
+        case .f16: writer.raw(halves)
+        case .i8:
+            writer.raw(scales)
+            writer.raw(codes)
+        case .f32: writer.raw(vectors)
+        }
         return ObjectFrame.seal(writer.bytes, kind: Self.frameKind)
     }
 
@@ -117,7 +173,7 @@ struct Posting: Sendable {
         var reader = BinaryReader(bytes, from: payload.lowerBound, what: "posting \(key)")
         let format = try reader.u8(), encodingByte = try reader.u8()
         guard (1...formatVersion).contains(format), let encoding = PostingEncoding(rawValue: encodingByte) else {
-            throw StorageError(.corrupt, "posting \(key) has format \(format) encoding \(encodingByte); this build reads formats 1–\(formatVersion) with f32 or f16")
+            throw StorageError(.corrupt, "posting \(key) has format \(format) encoding \(encodingByte); this build reads formats 1–\(formatVersion) with f32, f16 or i8")
         }
         if format >= 2 {
             let stored = try reader.u64()
@@ -135,13 +191,85 @@ struct Posting: Sendable {
         switch encoding {
         case .f32: posting.vectors = try reader.raw(Float.self, count: count * dimensions)
         case .f16: posting.halves = try reader.raw(UInt16.self, count: count * dimensions)
+        case .i8:
+            posting.scales = try reader.raw(Float.self, count: count)
+            posting.codes = try reader.raw(Int8.self, count: count * dimensions)
         }
         return posting
     }
 }
 
+/// A posting's arrays where they lie: in a `Posting`, or in a read buffer holding
+/// the stored object (scanned in place, never decoded into arrays).
+struct PostingView {
+    enum Rows {
+        case f32(UnsafePointer<Float>)
+        case f16(UnsafePointer<UInt16>)
+        case i8(UnsafePointer<Int8>, UnsafePointer<Float>)
+    }
+    let count: Int
+    let slots: UnsafePointer<Int32>
+    let versions: UnsafePointer<UInt32>
+    let rows: Rows
+
+    /// Squared L2 from `query` to every row, into `out` (at least `count` long).
+    func distances(from query: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, dimensions: Int, kernels: Kernels) {
+        switch rows {
+        case .f32(let rows): freshet_l2sq_f32_batch(kernels.level.isa, query, rows, count, dimensions, out)
+        case .f16(let rows): freshet_l2sq_f32_f16_batch(kernels.level.isa, query, rows, count, dimensions, out)
+        case .i8(let codes, let scales): freshet_l2sq_f32_i8s_batch(kernels.level.isa, query, codes, scales, count, dimensions, out)
+        }
+    }
+
+    /// The view of a posting object in `bytes` (format 2, little-endian host), with
+    /// the same checks as `Posting.decode`: frame and checksum, the id inside,
+    /// dimensions, and sizes. Nil for an empty posting. Arrays must be 4-byte aligned
+    /// in memory (`PostingReadBuffer` places them so); a misaligned buffer is an error.
+    static func parse(_ bytes: UnsafeRawBufferPointer, dimensions: Int, id: UInt64, key: @autoclosure () -> String) throws -> PostingView? {
+        let payload = try ObjectFrame.verify(raw: bytes, kind: Posting.frameKind, kindName: "posting", key: key())
+        let header = 18
+        guard payload.count >= header else { throw StorageError(.corrupt, "posting \(key()) is truncated (\(payload.count) bytes of payload)") }
+        let base = payload.lowerBound
+        let format = bytes[base], encodingByte = bytes[base + 1]
+        guard format == 2, let encoding = PostingEncoding(rawValue: encodingByte) else {
+            throw StorageError(.corrupt, "posting \(key()) has format \(format) encoding \(encodingByte); read in place are format 2 with f32, f16 or i8")
+        }
+        let stored = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: base + 2, as: UInt64.self))
+        guard stored == id else {
+            throw StorageError(.corrupt, "object \(key()) holds posting \(String(stored, radix: 16)), not \(String(id, radix: 16)): storage returned another object")
+        }
+        let storedDimensions = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: base + 10, as: UInt32.self)))
+        let count = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: base + 14, as: UInt32.self)))
+        guard storedDimensions == dimensions else {
+            throw StorageError(.corrupt, "posting \(key()) holds \(storedDimensions)-d vectors in a \(dimensions)-d index")
+        }
+        let rowBytes = switch encoding {
+        case .f32: dimensions * 4
+        case .f16: dimensions * 2
+        case .i8: 4 + dimensions
+        }
+        guard payload.count == header + count * (8 + rowBytes) else {
+            throw StorageError(.corrupt, "posting \(key()) holds \(payload.count) bytes of payload, not the \(header + count * (8 + rowBytes)) its \(count) entries take")
+        }
+        guard count > 0 else { return nil }
+        let arrays = bytes.baseAddress! + base + header
+        guard Int(bitPattern: arrays) % 4 == 0 else {
+            throw StorageError(.io, "posting \(key()) was read into a misaligned buffer")
+        }
+        let start = arrays + count * 8
+        let rows: PostingView.Rows = switch encoding {
+        case .f32: .f32(start.assumingMemoryBound(to: Float.self))
+        case .f16: .f16(start.assumingMemoryBound(to: UInt16.self))
+        case .i8: .i8((start + count * 4).assumingMemoryBound(to: Int8.self), start.assumingMemoryBound(to: Float.self))
+        }
+        return PostingView(count: count, slots: arrays.assumingMemoryBound(to: Int32.self),
+                           versions: (arrays + count * 4).assumingMemoryBound(to: UInt32.self), rows: rows)
+    }
+}
+
 /// Where postings live: immutable objects named by a never-reused id under
-/// `<prefix>postings/`, read through a byte-bounded memory cache of decoded postings.
+/// `<prefix>postings/`, read through a byte-bounded memory cache of decoded postings
+/// and, when given one, a node-local `PostingFileCache` that queries scan in place.
 /// A rewrite writes a new object; the old one is deleted once no checkpoint needs it.
 public final class PostingStore: Sendable {
     public struct Statistics: Sendable, Equatable {
@@ -153,21 +281,29 @@ public final class PostingStore: Sendable {
         public var objectsWritten = 0
         public var bytesWritten = 0
         public var objectsDeleted = 0
+        /// Postings a query scanned where the file cache read them.
+        public var fileHits = 0
     }
 
     public let storage: any StorageBackend
     public let prefix: String
     public let dimensions: Int
     public let encoding: PostingEncoding
+    public let fileCache: PostingFileCache?
+    let fileOwner: UInt32
     private struct State: Sendable {
         var cache: LRUCache<UInt64, StoredPosting>
         var statistics = Statistics()
     }
     private let state: Mutex<State>
 
-    /// `prefix` ends with `/` (or is empty); `cacheBytes` bounds the decoded-posting cache.
-    public init(storage: any StorageBackend, prefix: String, dimensions: Int, cacheBytes: Int = 256 << 20, encoding: PostingEncoding = .f32) {
+    /// `prefix` ends with `/` (or is empty); `cacheBytes` bounds the decoded-posting
+    /// cache; `fileCache` (shared by a node's indexes) keeps postings on local disk.
+    public init(storage: any StorageBackend, prefix: String, dimensions: Int, cacheBytes: Int = 256 << 20, encoding: PostingEncoding = .f32,
+                fileCache: PostingFileCache? = nil) {
         self.storage = storage
+        self.fileCache = fileCache
+        fileOwner = fileCache?.register() ?? 0
         self.encoding = encoding
         self.prefix = prefix
         self.dimensions = dimensions
@@ -196,7 +332,7 @@ public final class PostingStore: Sendable {
     /// Writes a new posting object. Ids are never reused, so a create-only put either
     /// creates it or finds the same bytes from an earlier attempt whose response was lost.
     func write(_ assembled: Posting, id: UInt64) async throws {
-        let posting = assembled.encoded(as: encoding)
+        let posting = assembled.encoded(as: encoding, dimensions: dimensions)
         let body = posting.encode(dimensions: dimensions, id: id)
         let key = key(id)
         do {
@@ -204,6 +340,7 @@ public final class PostingStore: Sendable {
         } catch let error as StorageError where error.code == .conditionFailed || error.code == .ambiguousOutcome {
             guard try await storage.get(key)?.body == body else { throw error }
         }
+        fileCache?.append(owner: fileOwner, id: id, object: body)
         state.withLock { state in
             state.cache.set(StoredPosting(posting), for: id, cost: posting.bytes(dimensions: dimensions))
             state.statistics.objectsWritten += 1
@@ -222,7 +359,8 @@ public final class PostingStore: Sendable {
     }
 
     /// The postings of `ids` in order (nil for a missing object or the id 0): cached
-    /// ones from memory, the rest with one `getMany`.
+    /// ones from memory, then from the file cache, the rest with one `getMany` (and
+    /// appended to the file cache).
     func fetchInOrder(_ ids: [UInt64], caching: Bool = true) async throws -> [StoredPosting?] {
         var found = [StoredPosting?](repeating: nil, count: ids.count)
         var missing: [(position: Int, id: UInt64)] = []
@@ -230,6 +368,25 @@ public final class PostingStore: Sendable {
             for (position, id) in ids.enumerated() where id != 0 {
                 if let stored = state.cache.value(for: id) { found[position] = stored } else { missing.append((position, id)) }
             }
+        }
+        if let fileCache, !missing.isEmpty {
+            var remaining: [(position: Int, id: UInt64)] = []
+            let buffer = PostingReadBuffer()
+            for wanted in missing {
+                var object: [UInt8]?
+                switch fileCache.readIfCached(owner: fileOwner, id: wanted.id, into: buffer) {
+                case .absent: break
+                case .read(let count): object = Array(buffer.bytes(count: count))
+                case .wouldBlock: object = await fileCache.readWaiting(owner: fileOwner, id: wanted.id)
+                }
+                if let object, let posting = try? Posting.decode(object, dimensions: dimensions, key: key(wanted.id), id: wanted.id) {
+                    found[wanted.position] = StoredPosting(posting)
+                } else {
+                    if object != nil { fileCache.failed(owner: fileOwner, id: wanted.id) }
+                    remaining.append(wanted)
+                }
+            }
+            missing = remaining
         }
         guard !missing.isEmpty else { return found }
         // Posting objects check themselves: the frame's CRC-32C and the id inside.
@@ -242,6 +399,7 @@ public final class PostingStore: Sendable {
             let stored = StoredPosting(try Posting.decode(object.body, dimensions: dimensions, key: key(wanted.id), id: wanted.id))
             found[wanted.position] = stored
             decoded.append((wanted.id, stored))
+            fileCache?.append(owner: fileOwner, id: wanted.id, object: object.body)
         }
         state.withLock { state in
             if caching {
@@ -253,9 +411,30 @@ public final class PostingStore: Sendable {
         return found
     }
 
+    /// For a query's scan: calls `scan` with `id`'s posting if it is local — decoded in
+    /// memory, or read from the file cache into `buffer` without waiting for the device
+    /// — and answers whether it was. Anything else (absent, on the device, damaged) is
+    /// for `fetchInOrder`.
+    func scanLocal(_ id: UInt64, buffer: PostingReadBuffer?, _ scan: (PostingView) -> Void) -> Bool {
+        if let stored = state.withLock({ $0.cache.value(for: id) }) {
+            stored.posting.withView(scan)
+            return true
+        }
+        guard let fileCache, let buffer, case .read(let count) = fileCache.readIfCached(owner: fileOwner, id: id, into: buffer) else { return false }
+        do {
+            if let view = try PostingView.parse(buffer.bytes(count: count), dimensions: dimensions, id: id, key: key(id)) { scan(view) }
+        } catch {
+            fileCache.failed(owner: fileOwner, id: id)
+            return false
+        }
+        state.withLock { $0.statistics.fileHits += 1 }
+        return true
+    }
+
     func delete(_ ids: [UInt64]) async throws {
         guard !ids.isEmpty else { return }
         state.withLock { state in for id in ids { state.cache.remove(id) } }
+        fileCache?.remove(owner: fileOwner, ids: ids)
         for chunk in stride(from: 0, to: ids.count, by: 512) {
             try await storage.write(batch: ids[chunk..<min(ids.count, chunk + 512)].map { .delete(key: key($0)) })
         }

@@ -1357,34 +1357,44 @@ struct PostingScanner {
     private(set) var entriesScanned = 0
     private(set) var truncatedByDeadline = false
     private var distances: [Float] = []
+    /// Where file-cached postings are read to be scanned (made on first use).
+    private var buffer: PostingReadBuffer?
 
     init(query: [Float], k: Int, dimensions: Int, kernels: Kernels, versions: PagedArray<UInt32>) {
         (self.query, self.dimensions, self.kernels, self.versions) = (query, dimensions, kernels, versions)
         top = TopSlots(k: k)
     }
 
-    /// Scans the postings of `heads` in order, fetching `wave` bases at a time; past
-    /// `deadline` it stops between waves. False when a base object is missing (it was
-    /// replaced and deleted while the caller's state was current): retry on a new state.
+    /// Scans the postings of `heads`, `wave` heads at a time: bases held locally (in
+    /// memory, or page-cached in the file cache) where they lie, the rest with one
+    /// fetch per wave; past `deadline` it stops between waves. False when a base object
+    /// is missing (it was replaced and deleted while the caller's state was current):
+    /// retry on a new state.
     mutating func probe(
         _ heads: [Int], postings: PagedArray<PostingRef>, store: PostingStore, wave: Int, deadline: ContinuousClock.Instant?
     ) async throws -> Bool {
+        if store.fileCache != nil, buffer == nil { buffer = PostingReadBuffer() }
         var start = 0
+        var remote: [UInt64] = []
         while start < heads.count {
             let end = min(heads.count, start + wave)
-            let bases = (start..<end).map { postings[heads[$0]].base }
-            let fetched = try await store.fetchInOrder(bases)
-            for (offset, head) in heads[start..<end].enumerated() {
-                if bases[offset] != 0 {
-                    guard let base = fetched[offset] else { return false }
-                    scan(base.posting)
-                    postingsRead += 1
-                    entriesScanned += base.posting.count
+            remote.removeAll(keepingCapacity: true)
+            for head in heads[start..<end] {
+                let ref = postings[head]
+                if ref.base != 0 {
+                    if store.scanLocal(ref.base, buffer: buffer, { scan($0) }) {
+                        postingsRead += 1
+                    } else {
+                        remote.append(ref.base)
+                    }
                 }
-                let deltaCount = postings[head].deltaCount
-                if deltaCount > 0 {
-                    scan(postings[head].delta)
-                    entriesScanned += deltaCount
+                if ref.deltaCount > 0 { scan(ref.delta) }
+            }
+            if !remote.isEmpty {
+                for stored in try await store.fetchInOrder(remote) {
+                    guard let stored else { return false }
+                    scan(stored.posting)
+                    postingsRead += 1
                 }
             }
             start = end
@@ -1397,21 +1407,25 @@ struct PostingScanner {
     }
 
     mutating func scan(_ posting: Posting) {
+        posting.withView { scan($0) }
+    }
+
+    mutating func scan(_ posting: PostingView) {
         let count = posting.count
-        guard count > 0 else { return }
+        entriesScanned += count
         if distances.count < count { distances = [Float](repeating: 0, count: count) }
-        posting.distances(from: query, into: &distances, dimensions: dimensions, kernels: kernels)
-        posting.slots.withUnsafeBufferPointer { slots in
-            posting.versions.withUnsafeBufferPointer { entryVersions in
-                for entry in 0..<count {
-                    let distance = distances[entry]
-                    guard distance < top.worst else { continue }
-                    let slot = slots[entry]
-                    guard entryVersions[entry] == versions[Int(slot)] else { continue }  // stale or deleted
-                    if let accept, !accept(slot) { continue }
-                    top.insert(slot: slot, distance: distance)
-                }
+        query.withUnsafeBufferPointer { query in
+            distances.withUnsafeMutableBufferPointer { out in
+                posting.distances(from: query.baseAddress!, into: out.baseAddress!, dimensions: dimensions, kernels: kernels)
             }
+        }
+        for entry in 0..<count {
+            let distance = distances[entry]
+            guard distance < top.worst else { continue }
+            let slot = posting.slots[entry]
+            guard posting.versions[entry] == versions[Int(slot)] else { continue }  // stale or deleted
+            if let accept, !accept(slot) { continue }
+            top.insert(slot: slot, distance: distance)
         }
     }
 }
