@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "FreshetServer",
             dependencies: [
-                "FreshetEngine", "FreshetStorage", "FreshetRocksDB", "FreshetObjectStore", "FreshetRedis",
+                "FreshetEngine", "FreshetIndex", "FreshetStorage", "FreshetRocksDB", "FreshetObjectStore", "FreshetRedis",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -229,6 +229,7 @@ func run() async throws {
     let built = seconds(clock.now - began)
     let statistics = index.statistics
     let after = residentBytes()
+    printMallocStatistics()
     emit([
         "event": "build", "system": "freshet", "seconds": built, "placement_seconds": placed,
         "rss_bytes": after - before, "index_memory_estimate": index.memoryEstimate,

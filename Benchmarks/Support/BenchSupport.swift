@@ -6,6 +6,14 @@ import Foundation
 /// is live (a build's transient buffers otherwise stay mapped).
 @_silgen_name("malloc_trim") func mallocTrim(_ pad: Int) -> Int32
 
+@_silgen_name("malloc_stats") func mallocStats()
+
+/// glibc's per-arena report on standard error (FRESHET_BENCH_MALLOC_STATS=1), to tell
+/// live heap from fragmentation when reading resident memory.
+public func printMallocStatistics() {
+    if ProcessInfo.processInfo.environment["FRESHET_BENCH_MALLOC_STATS"] == "1" { mallocStats() }
+}
+
 /// Exits with `message` on standard error, prefixed by the program's name.
 public func fail(_ message: String) -> Never {
     let program = (CommandLine.arguments.first ?? "bench").split(separator: "/").last.map(String.init) ?? "bench"

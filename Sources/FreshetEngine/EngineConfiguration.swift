@@ -46,6 +46,10 @@ public struct EngineConfiguration: Sendable {
     public var postingSummaries = true
     /// Decoded postings each namespace's index keeps in memory.
     public var indexCacheBytes = 128 << 20
+    /// The node's posting file cache, shared by every namespace's index: postings in
+    /// local segment files that queries read by offset and scan in place (see
+    /// `PostingFileCache`). Nil: postings are read through the storage backend.
+    public var indexFileCache: PostingFileCache? = nil
     /// How long compaction waits for the index to fold up to its snapshot before it
     /// defers (the WAL the index still needs is then kept).
     public var indexCheckpointTimeout: Duration = .seconds(120)

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import FreshetEngine
+import FreshetIndex
 import FreshetRocksDB
 import FreshetStorage
 import HTTPTypes
@@ -99,6 +100,10 @@ public enum FreshetServer {
         engineConfiguration.indexMinimumVectors = configuration.indexMinimumVectors
         engineConfiguration.filteredExactLimit = configuration.filteredExactLimit
         engineConfiguration.textInlineBuildLimit = configuration.textInlineBuildLimit
+        if let directory = configuration.indexFileCacheDirectory {
+            engineConfiguration.indexFileCache = try PostingFileCache(
+                directory: directory, budgetBytes: configuration.indexFileCacheBytes, segmentBytes: min(64 << 20, max(1 << 16, configuration.indexFileCacheBytes / 8)))
+        }
         let engine = Engine(storage: storage, configuration: engineConfiguration, logger: logger)
         let lifecycle = ServerLifecycle()
         let router = makeRouter(engine: engine, configuration: configuration, lifecycle: lifecycle,

@@ -37,6 +37,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Memory cache size in bytes (K/M/G suffixes; default 512M).") var cacheMemory: String?
     @Option(help: "Disk cache size in bytes (K/M/G suffixes; default 16G).") var cacheDisk: String?
     @Option(help: "Shared Redis cache for a fleet, e.g. redis://127.0.0.1:6379.") var cacheRedis: String?
+    @Option(help: "Directory for the index posting file cache (postings read by offset; cleared at start).") var indexFileCache: String?
+    @Option(help: "Index posting file cache size in bytes (K/M/G suffixes; default 4G).") var indexFileCacheSize: String?
     @Option(name: .customLong("api-key"), help: "An accepted API key; repeat for several.") var apiKeys: [String] = []
     @Option(help: "Largest request body in bytes.") var maxBodyBytes: Int?
     @Option(help: "Write deadline in seconds.") var writeTimeout: Double?
@@ -75,6 +77,8 @@ struct Serve: AsyncParsableCommand {
         if let cacheMemory { settings.cacheMemoryBytes = try Self.size(cacheMemory, flag: "--cache-memory") }
         if let cacheDisk { settings.cacheDiskBytes = try Self.size(cacheDisk, flag: "--cache-disk") }
         if let cacheRedis { settings.cacheRedisURL = cacheRedis }
+        if let indexFileCache { settings.indexFileCacheDirectory = indexFileCache }
+        if let indexFileCacheSize { settings.indexFileCacheBytes = try Self.size(indexFileCacheSize, flag: "--index-file-cache-size") }
         if let maxBodyBytes { settings.maxBodyBytes = maxBodyBytes }
         if let writeTimeout { settings.writeTimeoutSeconds = writeTimeout }
         if let queryTimeout { settings.queryTimeoutSeconds = queryTimeout }
@@ -165,7 +169,7 @@ enum ConfigFile {
         "admin_timeout_seconds", "drain_seconds", "cors_origins", "max_concurrent_queries", "max_queued_queries",
         "max_pending_write_bytes", "index_min_vectors", "filtered_exact_limit", "text_inline_build_limit",
         "s3_endpoint", "s3_region", "s3_path_style", "cache_dir", "cache_memory_bytes", "cache_disk_bytes", "cache_redis_url",
-        "storage_routes",
+        "index_file_cache_dir", "index_file_cache_bytes", "storage_routes",
     ]
 
     static func apply(path: String, to settings: inout ServerConfiguration) throws {
@@ -216,6 +220,8 @@ enum ConfigFile {
             case "cache_memory_bytes": settings.cacheMemoryBytes = max(0, Int(try number()))
             case "cache_disk_bytes": settings.cacheDiskBytes = max(0, Int(try number()))
             case "cache_redis_url": settings.cacheRedisURL = try string()
+            case "index_file_cache_dir": settings.indexFileCacheDirectory = try string()
+            case "index_file_cache_bytes": settings.indexFileCacheBytes = max(0, Int(try number()))
             case "storage_routes": settings.storageRoutes = try parseRoutes(value, path: path)
             default:
                 throw ValidationError("config file \(path): unknown key \"\(key)\"; known keys: \(keys.joined(separator: ", "))")

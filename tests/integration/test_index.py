@@ -1,10 +1,13 @@
 """The SPFresh index behind the API: built once a namespace is large enough, queried
 with the unindexed tail, recovered after a crash from its checkpoint and the WAL."""
 import random
+import subprocess
 import time
 
 import requests
 from turbopuffer import Turbopuffer
+
+from conftest import BIN
 
 
 def clustered_vectors(rng, count, dims=12, clusters=20):
@@ -69,3 +72,32 @@ def test_index_serves_queries_and_survives_a_crash(make_server):
     assert res.rows[0].id == 9000 and 7 not in [r.id for r in res.rows]
     stats = requests.get(f"{srv.url}/healthz", timeout=5)
     assert stats.status_code == 200
+
+
+def test_index_reads_postings_through_the_file_cache(make_server, tmp_path):
+    rng = random.Random(11)
+    vectors = clustered_vectors(rng, 3000)
+    cache_dir = tmp_path / "posting-files"
+    srv = make_server(extra_args=["--index-min-vectors", "300", "--index-file-cache", str(cache_dir),
+                                  "--index-file-cache-size", "64M"]).start()
+    ns = Turbopuffer(api_key="k", base_url=srv.url).namespace("filecached")
+    ns.write(upsert_rows=[{"id": i, "vector": v} for i, v in enumerate(vectors)], distance_metric="euclidean_squared")
+    wait_indexed(ns)
+    segments = [p for p in cache_dir.iterdir() if p.suffix == ".postings"]
+    assert segments and sum(p.stat().st_size for p in segments) > 0, "the index wrote its postings to the file cache"
+    assert ns.recall(num=40, top_k=10).avg_recall >= 0.9
+    res = ns.query(rank_by=("vector", "ANN", vectors[17]), top_k=5)
+    assert res.rows[0].id == 17 and res.performance.exhaustive_search_count < 3000
+    # A restart clears the cache directory and fills it again as the index reads.
+    srv.kill()
+    srv.start()
+    ns = Turbopuffer(api_key="k", base_url=srv.url).namespace("filecached")
+    wait_indexed(ns)
+    assert ns.query(rank_by=("vector", "ANN", vectors[17]), top_k=5).rows[0].id == 17
+    assert ns.recall(num=40, top_k=10).avg_recall >= 0.9
+
+
+def test_a_bad_file_cache_size_is_refused(tmp_path):
+    out = subprocess.run([BIN, "serve", "--storage", f"rocksdb://{tmp_path / 'data'}", "--index-file-cache", str(tmp_path / "pf"),
+                          "--index-file-cache-size", "12"], capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0 and "index file cache needs at least 1 MiB" in out.stderr, out.stderr

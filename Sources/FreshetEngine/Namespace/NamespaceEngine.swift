@@ -326,7 +326,8 @@ actor NamespaceEngine {
         guard indexer == nil, closedReason == nil, let arena = state.vectors,
               arena.count >= max(1, configuration.indexMinimumVectors) else { return }
         let store = PostingStore(storage: storage, prefix: data.prefix + "index/", dimensions: arena.dimensions,
-                                 cacheBytes: configuration.indexCacheBytes, encoding: configuration.indexPostingEncoding)
+                                 cacheBytes: configuration.indexCacheBytes, encoding: configuration.indexPostingEncoding,
+                                 fileCache: configuration.indexFileCache)
         let started = VectorIndexer(store: store, metric: state.distanceMetric ?? .cosineDistance, configuration: configuration.index,
                                     filteredExactLimit: configuration.filteredExactLimit, postingSummaries: configuration.postingSummaries,
                                     startingAt: state.sequence,
