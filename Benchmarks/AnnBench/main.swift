@@ -221,6 +221,8 @@ func run() async throws {
     let index = SPFreshIndex<UInt64>(dimensions: dimensions, store: store, configuration: configuration)
 
     let before = residentBytes()
+    let partsBefore = residentParts()
+    printMallocStatistics()
     let clock = ContinuousClock()
     var began = clock.now
     try await index.build(ids: (0..<UInt64(count)).map { $0 }, vectors: Matrix(dimensions: dimensions, values: base), threads: options.buildThreads)
@@ -229,10 +231,12 @@ func run() async throws {
     let built = seconds(clock.now - began)
     let statistics = index.statistics
     let after = residentBytes()
+    let partsAfter = residentParts()
     printMallocStatistics()
     emit([
         "event": "build", "system": "freshet", "seconds": built, "placement_seconds": placed,
         "rss_bytes": after - before, "index_memory_estimate": index.memoryEstimate,
+        "rss_anonymous_bytes": partsAfter.anonymous - partsBefore.anonymous, "rss_file_bytes": partsAfter.file - partsBefore.file,
         "cache_budget_bytes": options.cacheMB << 20, "vectors": count, "dimensions": dimensions,
         "heads": statistics.heads, "splits": statistics.splits, "build_threads": options.buildThreads,
         "replicas": options.replicas, "replica_closure": options.replicaClosure.isFinite ? Double(options.replicaClosure) : -1, "encoding": "\(options.encoding)", "head_fraction": options.headFraction, "head_probe": options.headProbe, "head_rows": options.headRows, "posting_limit": options.postingLimit,

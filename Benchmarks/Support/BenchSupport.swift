@@ -36,6 +36,17 @@ public func residentBytes() -> Int {
     return kb * 1024
 }
 
+/// Resident anonymous and file-backed bytes (/proc/self/status RssAnon, RssFile).
+public func residentParts() -> (anonymous: Int, file: Int) {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return (0, 0) }
+    func field(_ name: String) -> Int {
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) }),
+              let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kb * 1024
+    }
+    return (field("RssAnon:"), field("RssFile:"))
+}
+
 /// The `p` quantile (0…1) of `values`, nearest rank.
 public func percentile(_ values: [Double], _ p: Double) -> Double {
     guard !values.isEmpty else { return 0 }

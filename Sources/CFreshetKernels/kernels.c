@@ -90,6 +90,12 @@ static float l2_f16_scalar(const float *a, const uint16_t *b, size_t n) {
     return s;
 }
 
+static float l2_f16_f16_scalar(const uint16_t *a, const uint16_t *b, size_t n) {
+    float s = 0;
+    for (size_t i = 0; i < n; i++) { float d = freshet_f16_to_f32(a[i]) - freshet_f16_to_f32(b[i]); s += d * d; }
+    return s;
+}
+
 static void dot_norm_f16_scalar(const float *a, const uint16_t *b, size_t n, float *dot, float *norm) {
     float d = 0, m = 0;
     for (size_t i = 0; i < n; i++) { float x = freshet_f16_to_f32(b[i]); d += a[i] * x; m += x * x; }
@@ -218,6 +224,20 @@ AVX2 static float l2_f16_avx2(const float *a, const uint16_t *b, size_t n) {
     }
     float r = hsum256(s);
     for (; i < n; i++) { float d = a[i] - freshet_f16_to_f32(b[i]); r += d * d; }
+    return r;
+}
+
+AVX2 static float l2_f16_f16_avx2(const uint16_t *a, const uint16_t *b, size_t n) {
+    __m256 s = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 x = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i)));
+        __m256 y = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + i)));
+        __m256 d = _mm256_sub_ps(x, y);
+        s = _mm256_fmadd_ps(d, d, s);
+    }
+    float r = hsum256(s);
+    for (; i < n; i++) { float d = freshet_f16_to_f32(a[i]) - freshet_f16_to_f32(b[i]); r += d * d; }
     return r;
 }
 
@@ -434,6 +454,18 @@ AVX512 static float l2_f16_avx512(const float *a, const uint16_t *b, size_t n) {
     return _mm512_reduce_add_ps(s);
 }
 
+AVX512 static float l2_f16_f16_avx512(const uint16_t *a, const uint16_t *b, size_t n) {
+    __m512 s = _mm512_setzero_ps();
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 mask = (n - i >= 16) ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __m512 x = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, a + i));
+        __m512 y = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, b + i));
+        __m512 d = _mm512_sub_ps(x, y);
+        s = _mm512_fmadd_ps(d, d, s);
+    }
+    return _mm512_reduce_add_ps(s);
+}
+
 /// Four f16 rows per pass, each summed in exactly `l2_f16_avx512`'s order.
 AVX512 static void l2_f16_batch_avx512(const float *q, const uint16_t *base, size_t count, size_t n, float *out) {
     prefetch_rows(base, (count < 16 ? count : 16) * n * 2);
@@ -569,6 +601,16 @@ float freshet_l2sq_f32_f16(freshet_isa isa, const float *a, const uint16_t *b, s
     case FRESHET_ISA_AVX2: return l2_f16_avx2(a, b, n);
 #endif
     default: return l2_f16_scalar(a, b, n);
+    }
+}
+
+float freshet_l2sq_f16_f16(freshet_isa isa, const uint16_t *a, const uint16_t *b, size_t n) {
+    switch (effective(isa)) {
+#if FRESHET_X86
+    case FRESHET_ISA_AVX512: return l2_f16_f16_avx512(a, b, n);
+    case FRESHET_ISA_AVX2: return l2_f16_f16_avx2(a, b, n);
+#endif
+    default: return l2_f16_f16_scalar(a, b, n);
     }
 }
 

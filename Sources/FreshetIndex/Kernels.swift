@@ -110,6 +110,14 @@ public struct Kernels: Sendable {
         } }
     }
 
+    /// Squared distance between two half-precision vectors.
+    public func l2Squared(halves a: [UInt16], halves b: [UInt16]) throws -> Float {
+        try check(a.count, b.count)
+        return a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in
+            freshet_l2sq_f16_f16(level.isa, x.baseAddress, y.baseAddress, x.count)
+        } }
+    }
+
     /// Inner product and squared norm against half-precision storage.
     public func dotAndNorm(_ a: [Float], halves b: [UInt16]) throws -> (dot: Float, norm: Float) {
         try check(a.count, b.count)

@@ -87,6 +87,9 @@ final class KernelTests: XCTestCase {
                 let b = (0..<n).map { _ in Kernels.half(random.float()) }
                 let bf = b.map { Kernels.float(half: $0) }
                 XCTAssertEqual(try kernels.l2Squared(a, halves: b), try Kernels(level: .scalar).l2Squared(a, bf), accuracy: 1e-4 * Float(max(n, 1)), "\(level) f16 l2 n=\(n)")
+                let ah = a.map { Kernels.half($0) }
+                let both = try Kernels(level: .scalar).l2Squared(ah.map { Kernels.float(half: $0) }, bf)
+                XCTAssertEqual(try kernels.l2Squared(halves: ah, halves: b), both, accuracy: 1e-4 * Float(max(n, 1)), "\(level) f16×f16 l2 n=\(n)")
                 let pair = try kernels.dotAndNorm(a, halves: b), reference = try Kernels(level: .scalar).dotAndNorm(a, bf)
                 XCTAssertEqual(pair.dot, reference.dot, accuracy: 1e-4 * Float(max(n, 1)), "\(level) f16 dot n=\(n)")
                 XCTAssertEqual(pair.norm, reference.norm, accuracy: 1e-4 * Float(max(n, 1)), "\(level) f16 norm n=\(n)")

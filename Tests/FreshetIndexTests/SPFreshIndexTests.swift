@@ -257,6 +257,27 @@ final class SPFreshIndexTests: XCTestCase {
         XCTAssertLessThan(Double(written[.i8]!), 0.45 * Double(written[.f32]!), "i8 postings write about a third of the bytes: \(written)")
     }
 
+    func testSlotIDsKeepFreeSlotsApartInABitmap() {
+        var ids = SPFreshIndex<UInt64>.SlotIDs<UInt64>()
+        ids.append(nil)
+        ids.append(nil)
+        XCTAssertNil(ids[0])
+        ids[1] = 7  // the first id arrives in a free slot
+        ids.append(9)
+        for slot in 3..<200 { ids.append(slot % 3 == 0 ? nil : UInt64(slot) * 10) }
+        XCTAssertEqual(ids.count, 200)
+        XCTAssertEqual([ids[0], ids[1], ids[2]], [nil, 7, 9])
+        for slot in 3..<200 { XCTAssertEqual(ids[slot], slot % 3 == 0 ? nil : UInt64(slot) * 10, "slot \(slot)") }
+        ids[64] = nil
+        ids[63] = 1
+        XCTAssertNil(ids[64])
+        XCTAssertEqual(ids[63], 1)
+        XCTAssertEqual(ids[65], 650)
+        var copy = ids
+        copy[2] = nil
+        XCTAssertEqual(ids[2], 9, "copies are values")
+    }
+
     func testInt8PostingsRoundTripWithoutDrift() throws {
         var data = Data(dimensions: 13, clusters: 3, seed: 5)
         var posting = Posting()

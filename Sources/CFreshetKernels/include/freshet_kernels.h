@@ -33,6 +33,8 @@ void freshet_dot_norm_f32(freshet_isa isa, const float *a, const float *b, size_
 
 /// The same over half-precision storage against an f32 query.
 float freshet_l2sq_f32_f16(freshet_isa isa, const float *a, const uint16_t *b, size_t n);
+/// Squared L2 between two f16 vectors (both widened to f32 first).
+float freshet_l2sq_f16_f16(freshet_isa isa, const uint16_t *a, const uint16_t *b, size_t n);
 void freshet_dot_norm_f32_f16(freshet_isa isa, const float *a, const uint16_t *b, size_t n, float *dot, float *norm_b);
 
 /// Exact integer inner product and squared distance of int8 vectors.

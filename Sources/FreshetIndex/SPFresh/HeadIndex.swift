@@ -13,7 +13,11 @@ import CFreshetKernels
 struct HeadIndex: Sendable {
     struct Group: Sendable {
         var heads: [Int32] = []
-        var vectors: Matrix
+        /// The rows in f16: a head routes queries and placements, and f16's relative
+        /// error (2⁻¹¹) moves its distances far less than neighbouring heads differ, at
+        /// half of f32's memory (1M × 128-d: 134K heads, 34 MB saved).
+        var rows: [UInt16] = []
+        let dimensions: Int
         /// The rows again as int8 codes of their offset from `center`, each row with its
         /// own scale (row r ≈ center + scales[r] × codes[r]), for `nearestForQuery`: a
         /// quarter of the f32 bytes, and residuals around the group's centroid keep the
@@ -22,14 +26,30 @@ struct HeadIndex: Sendable {
         var scales: [Float] = []
         var center: [Float]
 
-        init(dimensions: Int, center: [Float]? = nil) {
-            vectors = Matrix(dimensions: dimensions)
+        init(dimensions: Int, center: [Float]? = nil, capacity: Int = 0) {
+            self.dimensions = dimensions
             self.center = center ?? [Float](repeating: 0, count: dimensions)
+            reserve(capacity)
+        }
+
+        /// Room for `capacity` heads, exactly: arrays grown by doubling kept up to half
+        /// their memory unused (these are the index's largest arrays after the slot tables).
+        mutating func reserve(_ capacity: Int) {
+            heads.reserveCapacity(capacity)
+            rows.reserveCapacity(capacity * dimensions)
+            codes.reserveCapacity(capacity * dimensions)
+            scales.reserveCapacity(capacity)
+        }
+
+        func row(_ position: Int) -> [Float] {
+            rows[(position * dimensions)..<((position + 1) * dimensions)].map { freshet_f16_to_f32($0) }
         }
 
         mutating func append(_ head: Int32, _ vector: [Float]) {
+            // Grows by an eighth, not double, once full.
+            if heads.count == heads.capacity { reserve(heads.count + max(8, heads.count / 8)) }
             heads.append(head)
-            vectors.append(vector)
+            for value in vector { rows.append(freshet_f32_to_f16(value)) }
             var largest: Float = 0
             for (value, origin) in zip(vector, center) { largest = max(largest, abs(value - origin)) }
             let scale = largest / 127
@@ -43,18 +63,19 @@ struct HeadIndex: Sendable {
         /// Moves the last row to `position` (the last row is then dropped by `removeLast`).
         mutating func moveLast(to position: Int) {
             let last = heads.count - 1
-            let dimensions = vectors.dimensions
             heads[position] = heads[last]
-            vectors.set(position, vectors.row(last))
             scales[position] = scales[last]
-            for d in 0..<dimensions { codes[position * dimensions + d] = codes[last * dimensions + d] }
+            for d in 0..<dimensions {
+                rows[position * dimensions + d] = rows[last * dimensions + d]
+                codes[position * dimensions + d] = codes[last * dimensions + d]
+            }
         }
 
         mutating func removeLast() {
             heads.removeLast()
-            vectors.removeLast()
             scales.removeLast()
-            codes.removeLast(vectors.dimensions)
+            rows.removeLast(dimensions)
+            codes.removeLast(dimensions)
         }
     }
     struct Location: Sendable {
@@ -93,15 +114,15 @@ struct HeadIndex: Sendable {
     func row(_ head: Int) -> [Float] {
         let at = location[head]
         precondition(at.group >= 0, "head \(head) was removed")
-        return groups[Int(at.group)].vectors.row(Int(at.position))
+        return groups[Int(at.group)].row(Int(at.position))
     }
 
     /// Squared L2 between two heads, without copying either row.
     func distance(between a: Int, and b: Int, kernels: Kernels) -> Float {
         let (la, lb) = (location[a], location[b])
-        return groups[Int(la.group)].vectors.values.withUnsafeBufferPointer { ga in
-            groups[Int(lb.group)].vectors.values.withUnsafeBufferPointer { gb in
-                kernels.l2SquaredRaw(ga.baseAddress! + Int(la.position) * dimensions, gb.baseAddress! + Int(lb.position) * dimensions, dimensions)
+        return groups[Int(la.group)].rows.withUnsafeBufferPointer { ga in
+            groups[Int(lb.group)].rows.withUnsafeBufferPointer { gb in
+                freshet_l2sq_f16_f16(kernels.level.isa, ga.baseAddress! + Int(la.position) * dimensions, gb.baseAddress! + Int(lb.position) * dimensions, dimensions)
             }
         }
     }
@@ -109,9 +130,9 @@ struct HeadIndex: Sendable {
     /// Squared L2 from `vector` to a head, without copying the head's row.
     func distance(to vector: [Float], from head: Int, kernels: Kernels) -> Float {
         let at = location[head]
-        return groups[Int(at.group)].vectors.values.withUnsafeBufferPointer { rows in
+        return groups[Int(at.group)].rows.withUnsafeBufferPointer { rows in
             vector.withUnsafeBufferPointer { v in
-                kernels.l2SquaredRaw(v.baseAddress!, rows.baseAddress! + Int(at.position) * dimensions, dimensions)
+                freshet_l2sq_f32_f16(kernels.level.isa, v.baseAddress!, rows.baseAddress! + Int(at.position) * dimensions, dimensions)
             }
         }
     }
@@ -162,12 +183,12 @@ struct HeadIndex: Sendable {
     }
 
     /// The `n` heads nearest a query, for searches: the tree's groups scanned in their
-    /// int8 codes, then the nearest `2n + 16` of that scan re-ranked in full precision.
+    /// int8 codes, then the nearest `2n + 16` of that scan re-ranked from the f16 rows.
     /// A search's head scan reads rows the posting cache keeps out of the CPU's cache,
     /// so it is bound by memory traffic, which codes quarter (1M × 128-d: 134K heads,
     /// 69 MB of f32 rows; four groups were 1,468 rows, 80% of a 4-posting query's
-    /// time in f32, half of a 12-posting query's in f16). Placement keeps full
-    /// precision throughout (`nearest(to:)`).
+    /// time in f32, half of a 12-posting query's in f16). Placement scans the f16 rows
+    /// (`nearest(to:)`).
     func nearestForQuery(_ query: [Float], n: Int, probe: Int, kernels: Kernels) -> [(index: Int, distance: Float)] {
         guard n > 0 else { return [] }
         let nearest = scan(query, keeping: 2 * n + 16, probe: probe, quantized: true, kernels: kernels)
@@ -177,7 +198,7 @@ struct HeadIndex: Sendable {
     }
 
     /// The nearest `probe` groups' heads (all when flat) streamed through the batch
-    /// kernel, in f32 or from the int8 codes, into a heap of `keeping`.
+    /// kernel, from the f16 rows or the int8 codes, into a heap of `keeping`.
     private func scan(_ query: [Float], keeping: Int, probe: Int, quantized: Bool, kernels: Kernels) -> NearestHeap {
         var nearest = NearestHeap(capacity: keeping)
         let scanned: [Int] = isTree ? centroids.nearest(to: query, n: min(probe, centroids.count), kernels: kernels).map(\.index) : [0]
@@ -198,8 +219,8 @@ struct HeadIndex: Sendable {
                                 }
                             }
                         } else {
-                            groups[group].vectors.values.withUnsafeBufferPointer { rows in
-                                freshet_l2sq_f32_batch(kernels.level.isa, q.baseAddress, rows.baseAddress, heads.count, dimensions, out.baseAddress)
+                            groups[group].rows.withUnsafeBufferPointer { rows in
+                                freshet_l2sq_f32_f16_batch(kernels.level.isa, q.baseAddress, rows.baseAddress, heads.count, dimensions, out.baseAddress)
                             }
                         }
                         nearest.push(UnsafeBufferPointer(rebasing: out[0..<heads.count]), ids: heads)
@@ -231,10 +252,10 @@ struct HeadIndex: Sendable {
             for (group, scanners) in scanners.enumerated() where !scanners.isEmpty {
                 groups[group].heads.withUnsafeBufferPointer { heads in
                     guard !heads.isEmpty else { return }
-                    groups[group].vectors.values.withUnsafeBufferPointer { rows in
+                    groups[group].rows.withUnsafeBufferPointer { rows in
                         for query in scanners {
                             queries[Int(query)].withUnsafeBufferPointer { q in
-                                freshet_l2sq_f32_batch(kernels.level.isa, q.baseAddress, rows.baseAddress, heads.count, dimensions, out.baseAddress)
+                                freshet_l2sq_f32_f16_batch(kernels.level.isa, q.baseAddress, rows.baseAddress, heads.count, dimensions, out.baseAddress)
                             }
                             heaps[Int(query)].push(UnsafeBufferPointer(rebasing: out[0..<heads.count]), ids: heads)
                         }
@@ -260,14 +281,16 @@ struct HeadIndex: Sendable {
         ids.reserveCapacity(count)
         for group in groups {
             ids += group.heads
-            all.append(contentsOf: group.vectors)
+            for position in 0..<group.heads.count { all.append(group.row(position)) }
         }
         let k = max(2, Int(Double(ids.count).squareRoot()))
         var kmeans = BalancedKMeans(k: k)
         kmeans.iterations = 6
         let (assignment, centroids) = kmeans.fit(all, rows: Array(0..<ids.count), kernels: kernels)
         self.centroids = centroids
-        groups = (0..<centroids.count).map { Group(dimensions: dimensions, center: centroids.row($0)) }
+        var sizes = [Int](repeating: 0, count: centroids.count)
+        for group in assignment { sizes[group] += 1 }
+        groups = (0..<centroids.count).map { Group(dimensions: dimensions, center: centroids.row($0), capacity: sizes[$0]) }
         for (row, head) in ids.enumerated() {
             let group = assignment[row]
             location[Int(head)] = Location(group: Int32(group), position: Int32(groups[group].heads.count))

@@ -228,11 +228,10 @@ extension SPFreshIndex {
         }
         if format >= 2 {
             for head in 0..<headCapacity where core.state.postings[head].alive { core.state.postings[head].summary = try reader.u64() }
-            for _ in 0..<slots { core.state.signatures.append(try reader.u64()) }
+            for slot in 0..<slots { core.state.signatures[slot] = try reader.u64() }
             core.metadata = try reader.blob()
         } else {
             for head in 0..<headCapacity { core.state.postings[head].summary = ~0 }
-            for _ in 0..<slots { core.state.signatures.append(~0) }
         }
         guard reader.isAtEnd else { throw StorageError(.corrupt, "index checkpoint \(key) has trailing bytes") }
         core.lastCheckpointKey = key

@@ -62,10 +62,11 @@ public struct SPFreshConfiguration: Sendable, Equatable {
     /// heads); at 1M (367 a group) 4 groups stayed best. 1,280 rows keeps 4 there and
     /// takes 8 at 200K.
     public var searchHeadRows = 1_280
-    /// Past this many bytes of f32 head rows, queries scan the heads' int8 codes and
-    /// re-rank the best in full (see `HeadIndex.nearestForQuery`): rows that no longer
-    /// fit the CPU's cache make the scan bound by memory traffic (1M × 128-d, 69 MB of
-    /// rows), while rows that fit scan faster in f32 (no conversion).
+    /// Past this many bytes of head rows counted as f32 (4 bytes a dimension; they are
+    /// held in f16), queries scan the heads' int8 codes and re-rank the best from the
+    /// rows (see `HeadIndex.nearestForQuery`): rows that no longer fit the CPU's cache
+    /// make the scan bound by memory traffic (1M × 128-d: 134K heads), while rows that
+    /// fit scan faster whole. Measured when the rows were f32.
     public var quantizedHeadScanBytes = 16 << 20
     /// A posting whose in-memory appends reach this many entries is rewritten.
     public var flushEntries = 64
@@ -222,18 +223,72 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     struct State: Sendable {
         var heads: HeadIndex
         var postings = PagedArray<PostingRef>(filler: PostingRef())
-        var ids = PagedArray<ID?>(filler: nil)
+        var ids = SlotIDs<ID>()
         /// Per slot: a 31-bit version, the top bit set when deleted. (SPFresh uses 7 bits;
         /// a hot id updated 128 times before its postings are rewritten would then make an
         /// old copy look current.)
         var versions = PagedArray<UInt32>(filler: 0)
         /// Per slot: the caller's 64-bit signature of the current version's attributes
         /// (all ones when it gave none, so postings holding it are never skipped).
-        var signatures = PagedArray<UInt64>(filler: ~0)
+        var signatures = SignatureTable()
+    }
+
+    /// Per slot: its id, nil when free. The ids in one paged array and whether each slot
+    /// holds one in a bitmap: an optional's tag would round a UInt64 id up to 16 bytes.
+    struct SlotIDs<Key: IndexKey>: Sendable {
+        private var ids: PagedArray<Key>?
+        private var present = PagedArray<UInt64>(filler: 0)
+        private(set) var count = 0
+
+        subscript(slot: Int) -> Key? {
+            get { present[slot >> 6] & (1 << UInt64(slot & 63)) != 0 ? ids![slot] : nil }
+            set {
+                precondition(slot < count, "slot \(slot) of \(count)")
+                if let newValue {
+                    if ids == nil {
+                        ids = PagedArray(filler: newValue)
+                        ids!.grow(to: count)
+                    }
+                    ids![slot] = newValue
+                    present[slot >> 6] |= 1 << UInt64(slot & 63)
+                } else {
+                    present[slot >> 6] &= ~(1 << UInt64(slot & 63))
+                }
+            }
+        }
+
+        /// Adds a slot (free when `id` is nil). Free slots' entries hold the first id
+        /// seen, as filler.
+        mutating func append(_ id: Key?) {
+            if let id, ids == nil { ids = PagedArray(filler: id) }
+            ids?.grow(to: count + 1)
+            count += 1
+            present.grow(to: (count + 63) >> 6)
+            self[count - 1] = id
+        }
+    }
+
+    /// Per-slot signatures, stored only up to the last slot given one other than all
+    /// ones: an index whose caller gives none (no filterable attributes) keeps no
+    /// table, 8 bytes a vector.
+    struct SignatureTable: Sendable {
+        private var values = PagedArray<UInt64>(filler: ~0)
+        var storedCount: Int { values.count }
+
+        subscript(slot: Int) -> UInt64 {
+            get { slot < values.count ? values[slot] : ~0 }
+            set {
+                if slot >= values.count {
+                    guard newValue != ~0 else { return }
+                    values.grow(to: slot + 1)
+                }
+                values[slot] = newValue
+            }
+        }
     }
 
     /// The OR of the current signatures of `posting`'s slots.
-    static func summary(of posting: Posting, signatures: PagedArray<UInt64>) -> UInt64 {
+    static func summary(of posting: Posting, signatures: SignatureTable) -> UInt64 {
         var bits: UInt64 = 0
         for slot in posting.slots { bits |= signatures[Int(slot)] }
         return bits
@@ -385,11 +440,15 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     /// deltas, per-slot tables), an estimate for metrics.
     public var memoryEstimate: Int {
         core.withLock { core in
-            let heads = core.state.heads.count * (dimensions * 5 + 12)
+            // Head rows in f16 and int8 codes, a scale, id and location each.
+            let heads = core.state.heads.count * (dimensions * 3 + 16)
             let refs = core.state.postings.count * MemoryLayout<PostingRef>.stride
             let deltas = core.deltaEntries * (dimensions * 4 + 8)
-            let slots = core.state.ids.count * (MemoryLayout<ID?>.stride + 12) + core.slotOf.count * (MemoryLayout<ID>.stride + 12)
-            return heads + refs + deltas + slots + core.holders.count * 4
+            // Per slot: id, version, signature (if stored), holder lanes; the id → slot
+            // map's buckets (a quarter or more of them empty).
+            let slots = core.state.ids.count * (MemoryLayout<ID>.stride + 4) + core.state.signatures.storedCount * 8 + core.holders.count * 4
+            let map = core.slotOf.capacity * 4 / 3 * (MemoryLayout<ID>.stride + 4)
+            return heads + refs + deltas + slots + map
         }
     }
 
@@ -488,7 +547,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
             for (row, id) in ids.enumerated() {
                 core.state.ids.append(id)
                 core.state.versions.append(0)
-                core.state.signatures.append(signatures?[row] ?? ~0)
+                core.state.signatures[row] = signatures?[row] ?? ~0
                 core.slotOf[id] = Int32(row)
             }
             var holders = [[Int]](repeating: [], count: ids.count)
@@ -571,7 +630,6 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
             slot = Int32(core.state.ids.count)
             core.state.ids.append(id)
             core.state.versions.append(0)
-            core.state.signatures.append(~0)
         }
         core.slotOf[id] = slot
         return slot
