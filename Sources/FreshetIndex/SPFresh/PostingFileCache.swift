@@ -43,10 +43,11 @@ public final class PostingFileCache: Sendable {
         let id: UInt64
     }
 
+    /// 12 bytes (segments are at most 4 GiB): the table holds one per cached posting.
     struct Location {
-        let segment: Int
-        let offset: Int
-        let length: Int
+        let segment: UInt32
+        let offset: UInt32
+        let length: UInt32
     }
 
     /// An open segment file; closed when the last reader lets go of it.
@@ -82,8 +83,8 @@ public final class PostingFileCache: Sendable {
     /// Opens (and clears) the cache in `directory`. `budgetBytes` bounds the segment
     /// files (at least two segments); `segmentBytes` is the unit of eviction.
     public init(directory: String, budgetBytes: Int, segmentBytes: Int = 64 << 20) throws {
-        guard budgetBytes > 0, segmentBytes >= 1 << 16 else {
-            throw StorageError(.invalidArgument, "posting file cache: budget (\(budgetBytes) bytes) must be positive and segments (\(segmentBytes) bytes) at least 64 KiB")
+        guard budgetBytes > 0, (1 << 16)...Int(UInt32.max) ~= segmentBytes else {
+            throw StorageError(.invalidArgument, "posting file cache: budget (\(budgetBytes) bytes) must be positive and segments (\(segmentBytes) bytes) from 64 KiB to 4 GiB")
         }
         self.directory = directory
         self.segmentBytes = segmentBytes
@@ -151,7 +152,7 @@ public final class PostingFileCache: Sendable {
             }
             // Installed only once written; a segment dropped meanwhile takes it along.
             guard state.segments[segment.number] != nil else { return }
-            state.entries[Key(owner: owner, id: id)] = Location(segment: segment.number, offset: offset, length: object.count)
+            state.entries[Key(owner: owner, id: id)] = Location(segment: UInt32(segment.number), offset: UInt32(offset), length: UInt32(object.count))
             state.statistics.appends += 1
             state.statistics.appendedBytes += object.count
         }
@@ -175,15 +176,15 @@ public final class PostingFileCache: Sendable {
     func readIfCached(owner: UInt32, id: UInt64, into buffer: PostingReadBuffer) -> Read {
         let key = Key(owner: owner, id: id)
         guard let (segment, location) = locate(key) else { return .absent }
-        buffer.reserve(location.length)
-        let got = freshet_pread_full(segment.descriptor, buffer.start, location.length, off_t(location.offset), 1)
+        buffer.reserve(Int(location.length))
+        let got = freshet_pread_full(segment.descriptor, buffer.start, Int(location.length), off_t(location.offset), 1)
         if got == -2 { return .wouldBlock }
-        guard got == location.length else {
+        guard got == Int(location.length) else {
             forget(key)
             return .absent
         }
         state.withLock { $0.statistics.hits += 1 }
-        return .read(count: location.length)
+        return .read(count: Int(location.length))
     }
 
     /// Reads `id`'s entry waiting for the device as needed, on a thread of the cache's
@@ -193,11 +194,11 @@ public final class PostingFileCache: Sendable {
         guard let (segment, location) = locate(key) else { return nil }
         let bytes: [UInt8]? = await withCheckedContinuation { continuation in
             blockingQueue.async {
-                var bytes = [UInt8](repeating: 0, count: location.length)
+                var bytes = [UInt8](repeating: 0, count: Int(location.length))
                 let got = bytes.withUnsafeMutableBytes {
-                    freshet_pread_full(segment.descriptor, $0.baseAddress, location.length, off_t(location.offset), 0)
+                    freshet_pread_full(segment.descriptor, $0.baseAddress, Int(location.length), off_t(location.offset), 0)
                 }
-                continuation.resume(returning: got == location.length ? bytes : nil)
+                continuation.resume(returning: got == Int(location.length) ? bytes : nil)
             }
         }
         if bytes == nil { forget(key) } else { state.withLock { $0.statistics.deviceReads += 1 } }
@@ -220,7 +221,7 @@ public final class PostingFileCache: Sendable {
                 state.statistics.misses += 1
                 return nil
             }
-            guard let segment = state.segments[location.segment] else {
+            guard let segment = state.segments[Int(location.segment)] else {
                 state.entries[key] = nil
                 state.statistics.misses += 1
                 return nil
@@ -253,7 +254,7 @@ public final class PostingFileCache: Sendable {
             unlink("\(directory)/\(oldest).postings")
             state.statistics.droppedSegments += 1
         }
-        if !dropped.isEmpty { state.entries = state.entries.filter { !dropped.contains($0.value.segment) } }
+        if !dropped.isEmpty { state.entries = state.entries.filter { !dropped.contains(Int($0.value.segment)) } }
     }
 }
 
