@@ -103,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "freshet",
             dependencies: [
-                "FreshetServer", "FreshetClient", "FreshetEngine", "FreshetStorage", "FreshetRocksDB",
+                "FreshetServer", "FreshetClient", "FreshetEngine", "FreshetIndex", "FreshetStorage", "FreshetRocksDB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

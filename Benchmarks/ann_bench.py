@@ -389,7 +389,10 @@ def run_peers(info, args, queries_path, truth_path, n_queries):
                "--base", info["base"], "--queries", queries_path, "--truth", truth_path,
                "--metric", info["metric"], "--k", str(K), "--n-queries", str(n_queries),
                "--build-threads", str(args.build_threads)]
-        results.append(run_events(system, cmd))
+        # The allocator setting Freshet's programs make for themselves (a fixed 128 KiB
+        # mmap threshold, see FreshetIndex's Allocator), so every system runs under it.
+        env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(128 << 10)}
+        results.append(run_events(system, cmd, env=env))
     return results
 
 

@@ -184,6 +184,8 @@ func exactTruth(_ queries: [[Float]], live: [UInt64: Int], rows: [Float], dimens
 
 func run() async throws {
     let options = Options.parse()
+    // As the server does (and ann_bench.py sets the same threshold for the peers).
+    Allocator.fixMmapThreshold()
     var (dimensions, base) = readVecs(options.base, as: Float.self)
     let (queryDimensions, queryValues) = readVecs(options.queries, as: Float.self)
     let (truthWidth, truthValues) = readVecs(options.truth, as: Int32.self)

@@ -1,6 +1,9 @@
 #define _GNU_SOURCE
 #include "freshet_io.h"
 #include <errno.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -36,4 +39,13 @@ int freshet_pwrite_full(int fd, const void *buffer, size_t length, off_t offset)
         done += (size_t)put;
     }
     return 0;
+}
+
+int freshet_fix_mmap_threshold(size_t bytes) {
+#if defined(__GLIBC__)
+    return mallopt(M_MMAP_THRESHOLD, (int)bytes);
+#else
+    (void)bytes;
+    return 0;
+#endif
 }

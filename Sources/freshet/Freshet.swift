@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import FreshetEngine
+import FreshetIndex
 import FreshetRocksDB
 import FreshetServer
 import FreshetStorage
@@ -52,6 +53,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String?
 
     func run() async throws {
+        // Large indexes: allocations of 128 KiB and more get their own mappings, so a
+        // build's freed arrays go back to the system instead of pinning heap pages.
+        Allocator.fixMmapThreshold()
         let environment = ProcessInfo.processInfo.environment
         var settings = ServerConfiguration()
         if let path = config ?? environment["FRESHET_CONFIG"] {

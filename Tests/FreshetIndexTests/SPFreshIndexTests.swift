@@ -257,6 +257,48 @@ final class SPFreshIndexTests: XCTestCase {
         XCTAssertLessThan(Double(written[.i8]!), 0.45 * Double(written[.f32]!), "i8 postings write about a third of the bytes: \(written)")
     }
 
+    /// Keys that collide on purpose: a hash of a quarter of the bits.
+    struct Crowded: Hashable, Sendable {
+        let value: Int
+        func hash(into hasher: inout Hasher) { hasher.combine(value / 4) }
+    }
+
+    func testSlotMapAgreesWithADictionaryThroughInsertsUpdatesAndRemovals() {
+        var random = SystemRandomNumberGenerator()
+        var map = SlotMap<Crowded>()
+        var reference: [Crowded: Int32] = [:]
+        XCTAssertNil(map[Crowded(value: 1)])
+        map.reserveCapacity(100, filler: Crowded(value: 0))
+        XCTAssertGreaterThanOrEqual(map.buckets, 100)
+        for step in 0..<60_000 {
+            let key = Crowded(value: Int.random(in: 0..<3_000, using: &random))
+            switch Int.random(in: 0..<10, using: &random) {
+            case 0..<5:
+                let slot = Int32(step)
+                map[key] = slot
+                reference[key] = slot
+            case 5..<8:
+                XCTAssertEqual(map.removeValue(forKey: key), reference.removeValue(forKey: key), "step \(step)")
+            default:
+                XCTAssertEqual(map[key], reference[key], "step \(step)")
+            }
+            if step % 5_000 == 0 {
+                XCTAssertEqual(map.count, reference.count)
+                XCTAssertLessThanOrEqual(map.count * 8, map.buckets * 7, "filled to at most 7/8")
+            }
+        }
+        XCTAssertEqual(map.count, reference.count)
+        XCTAssertEqual(map.values.sorted(), reference.values.sorted())
+        for value in 0..<3_000 { XCTAssertEqual(map[Crowded(value: value)], reference[Crowded(value: value)], "key \(value)") }
+        // Sized up front for a build: 1M ids take 8/7 of a bucket each, not a power of two.
+        var sized = SlotMap<UInt64>()
+        sized.reserveCapacity(1_000_000, filler: 0)
+        XCTAssertLessThan(sized.buckets, 1_200_000)
+        for id in UInt64(0)..<1_000_000 { sized[id] = Int32(id) }
+        XCTAssertEqual(sized.buckets, 1_000_000 * 8 / 7 + 16, "no rehash while filling what was reserved")
+        XCTAssertEqual(sized[999_999], 999_999)
+    }
+
     func testSlotIDsKeepFreeSlotsApartInABitmap() {
         var ids = SPFreshIndex<UInt64>.SlotIDs<UInt64>()
         ids.append(nil)

@@ -15,4 +15,10 @@ ssize_t freshet_pread_full(int fd, void *buffer, size_t length, off_t offset, in
 /// Returns 0, or -1 with errno.
 int freshet_pwrite_full(int fd, const void *buffer, size_t length, off_t offset);
 
+/// Fixes glibc's mmap threshold at `bytes` (M_MMAP_THRESHOLD), which also stops its
+/// dynamic adjustment: after a large block is freed glibc otherwise raises the
+/// threshold (up to 32 MiB), later large arrays come from the heap, and the holes they
+/// leave keep pages resident. Returns 1 on success (0 where mallopt is unavailable).
+int freshet_fix_mmap_threshold(size_t bytes);
+
 #endif

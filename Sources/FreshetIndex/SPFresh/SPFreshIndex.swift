@@ -296,7 +296,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
 
     struct Core: Sendable {
         var state: State
-        var slotOf: [ID: Int32] = [:]
+        var slotOf = SlotMap<ID>()
         var freeSlots: [Int32] = []
         var nextObjectID: UInt64 = 1
         var deltaEntries = 0
@@ -445,9 +445,9 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
             let refs = core.state.postings.count * MemoryLayout<PostingRef>.stride
             let deltas = core.deltaEntries * (dimensions * 4 + 8)
             // Per slot: id, version, signature (if stored), holder lanes; the id → slot
-            // map's buckets (a quarter or more of them empty).
+            // map's buckets (an eighth or more of them empty).
             let slots = core.state.ids.count * (MemoryLayout<ID>.stride + 4) + core.state.signatures.storedCount * 8 + core.holders.count * 4
-            let map = core.slotOf.capacity * 4 / 3 * (MemoryLayout<ID>.stride + 4)
+            let map = core.slotOf.buckets * (MemoryLayout<ID>.stride + 4)
             return heads + refs + deltas + slots + map
         }
     }
@@ -544,6 +544,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
                 core.state.postings.append(ref)
                 if rows.count > configuration.postingLimit { core.pending.insert(head) }
             }
+            core.slotOf.reserveCapacity(ids.count, filler: ids[0])
             for (row, id) in ids.enumerated() {
                 core.state.ids.append(id)
                 core.state.versions.append(0)
