@@ -212,7 +212,12 @@ func run() async throws {
     configuration.backgroundWorkers = options.backgroundWorkers
     configuration.headIndexProbe = options.placementProbe
     configuration.reassignNeighbours = options.reassignNeighbours
-    let storage = try openStorage(options.storage, options: options.rocksdb)
+    // With the posting file cache RocksDB is written and read only on the cache's
+    // misses: a 4 MiB block cache and write buffer (measured on GloVe: 5 MiB less
+    // resident than 16 MiB each, same QPS). `--rocksdb` overrides.
+    var rocksdbOptions = options.fileCacheMB > 0 ? ["block_cache": "\(4 << 20)", "write_buffer": "\(4 << 20)"] : [:]
+    rocksdbOptions.merge(options.rocksdb) { _, override in override }
+    let storage = try openStorage(options.storage, options: rocksdbOptions)
     // The node-local posting file cache (`--file-cache-mb`, 0 = none): postings read by
     // offset from files the OS page cache holds, outside the process's memory.
     func fileCache(_ directory: String) throws -> PostingFileCache? {
@@ -344,7 +349,7 @@ func run() async throws {
                                             "reassigned": stats.reassigned, "garbage_ratio": stats.garbageRatio])
 
     // A fresh build of the final data, for comparison.
-    let freshStorage = try openStorage(options.storage + "-fresh", options: options.rocksdb)
+    let freshStorage = try openStorage(options.storage + "-fresh", options: rocksdbOptions)
     let fresh = SPFreshIndex<UInt64>(dimensions: dimensions, store: PostingStore(storage: freshStorage, prefix: "ann/", dimensions: dimensions, cacheBytes: options.cacheMB << 20, encoding: options.encoding,
                                                                                         fileCache: try fileCache(options.storage + "-fresh-postings")), configuration: configuration)
     let finalIDs = Array(live.keys)
