@@ -23,10 +23,6 @@ public struct Matrix: Sendable {
         values.append(contentsOf: row)
     }
 
-    public mutating func removeLast() {
-        values.removeLast(dimensions)
-    }
-
     public mutating func set(_ index: Int, _ row: [Float]) {
         precondition(row.count == dimensions)
         values.replaceSubrange((index * dimensions)..<((index + 1) * dimensions), with: row)
@@ -140,12 +136,5 @@ struct NearestHeap {
                 bound = Float(bitPattern: UInt32(keys[0] >> 32))
             }
         }
-    }
-}
-
-extension Matrix {
-    public mutating func append(contentsOf other: Matrix) {
-        precondition(other.dimensions == dimensions)
-        values.append(contentsOf: other.values)
     }
 }

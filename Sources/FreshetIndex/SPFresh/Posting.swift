@@ -359,8 +359,7 @@ public final class PostingStore: Sendable {
     }
 
     /// The postings of `ids` in order (nil for a missing object or the id 0): cached
-    /// ones from memory, then from the file cache, the rest with one `getMany` (and
-    /// appended to the file cache).
+    /// ones from memory, the rest through `fetchBelowMemory`.
     func fetchInOrder(_ ids: [UInt64], caching: Bool = true) async throws -> [StoredPosting?] {
         var found = [StoredPosting?](repeating: nil, count: ids.count)
         var missing: [(position: Int, id: UInt64)] = []
@@ -369,24 +368,48 @@ public final class PostingStore: Sendable {
                 if let stored = state.cache.value(for: id) { found[position] = stored } else { missing.append((position, id)) }
             }
         }
-        if let fileCache, !missing.isEmpty {
-            var remaining: [(position: Int, id: UInt64)] = []
-            let buffer = PostingReadBuffer()
-            for wanted in missing {
-                var object: [UInt8]?
-                switch fileCache.readIfCached(owner: fileOwner, id: wanted.id, into: buffer) {
+        guard !missing.isEmpty else { return found }
+        let below = try await fetchBelowMemory(missing.map { ($0.id, .untried) }, caching: caching)
+        for (wanted, stored) in zip(missing, below) { found[wanted.position] = stored }
+        return found
+    }
+
+    /// What a caller already knows of a posting's entry in the file cache.
+    enum FileTier {
+        case untried
+        /// Held, but not in the page cache: read it waiting for the device.
+        case onDevice
+        /// Not held (or damaged and forgotten): go to storage.
+        case absent
+    }
+
+    /// Postings not in the memory cache, in order (nil for a missing object): from the
+    /// file cache, the rest with one `getMany` (then appended to the file cache and,
+    /// with `caching`, to memory).
+    func fetchBelowMemory(_ wanted: [(id: UInt64, file: FileTier)], caching: Bool = true) async throws -> [StoredPosting?] {
+        var found = [StoredPosting?](repeating: nil, count: wanted.count)
+        var missing: [(position: Int, id: UInt64)] = []
+        let buffer = fileCache == nil ? nil : PostingReadBuffer()
+        for (position, (id, tier)) in wanted.enumerated() {
+            var object: [UInt8]?
+            if let fileCache, let buffer {
+                switch tier {
                 case .absent: break
-                case .read(let count): object = Array(buffer.bytes(count: count))
-                case .wouldBlock: object = await fileCache.readWaiting(owner: fileOwner, id: wanted.id)
-                }
-                if let object, let posting = try? Posting.decode(object, dimensions: dimensions, key: key(wanted.id), id: wanted.id) {
-                    found[wanted.position] = StoredPosting(posting)
-                } else {
-                    if object != nil { fileCache.failed(owner: fileOwner, id: wanted.id) }
-                    remaining.append(wanted)
+                case .onDevice: object = await fileCache.readWaiting(owner: fileOwner, id: id)
+                case .untried:
+                    switch fileCache.readIfCached(owner: fileOwner, id: id, into: buffer) {
+                    case .absent: break
+                    case .read(let count): object = Array(buffer.bytes(count: count))
+                    case .wouldBlock: object = await fileCache.readWaiting(owner: fileOwner, id: id)
+                    }
                 }
             }
-            missing = remaining
+            if let object, let posting = try? Posting.decode(object, dimensions: dimensions, key: key(id), id: id) {
+                found[position] = StoredPosting(posting)
+            } else {
+                if object != nil { fileCache?.failed(owner: fileOwner, id: id) }
+                missing.append((position, id))
+            }
         }
         guard !missing.isEmpty else { return found }
         // Posting objects check themselves: the frame's CRC-32C and the id inside.
@@ -413,22 +436,27 @@ public final class PostingStore: Sendable {
 
     /// For a query's scan: calls `scan` with `id`'s posting if it is local — decoded in
     /// memory, or read from the file cache into `buffer` without waiting for the device
-    /// — and answers whether it was. Anything else (absent, on the device, damaged) is
-    /// for `fetchInOrder`.
-    func scanLocal(_ id: UInt64, buffer: PostingReadBuffer?, _ scan: (PostingView) -> Void) -> Bool {
+    /// — and otherwise answers where it stands, for `fetchBelowMemory` (a damaged entry
+    /// is forgotten: `absent`).
+    func scanLocal(_ id: UInt64, buffer: PostingReadBuffer?, _ scan: (PostingView) -> Void) -> FileTier? {
         if let stored = state.withLock({ $0.cache.value(for: id) }) {
             stored.posting.withView(scan)
-            return true
+            return nil
         }
-        guard let fileCache, let buffer, case .read(let count) = fileCache.readIfCached(owner: fileOwner, id: id, into: buffer) else { return false }
-        do {
-            if let view = try PostingView.parse(buffer.bytes(count: count), dimensions: dimensions, id: id, key: key(id)) { scan(view) }
-        } catch {
-            fileCache.failed(owner: fileOwner, id: id)
-            return false
+        guard let fileCache, let buffer else { return .absent }
+        switch fileCache.readIfCached(owner: fileOwner, id: id, into: buffer) {
+        case .absent: return .absent
+        case .wouldBlock: return .onDevice
+        case .read(let count):
+            do {
+                if let view = try PostingView.parse(buffer.bytes(count: count), dimensions: dimensions, id: id, key: key(id)) { scan(view) }
+            } catch {
+                fileCache.failed(owner: fileOwner, id: id)
+                return .absent
+            }
         }
         state.withLock { $0.statistics.fileHits += 1 }
-        return true
+        return nil
     }
 
     func delete(_ ids: [UInt64]) async throws {

@@ -62,10 +62,9 @@ public final class PostingFileCache: Sendable {
         var entries: [Key: Location] = [:]
         var segments: [Int: Segment] = [:]
         var order: [Int] = []
-        /// Bytes reserved in each segment.
+        /// Bytes reserved in each segment (the active one's is where the next entry goes).
         var lengths: [Int: Int] = [:]
         var active: Segment?
-        var activeEnd = 0
         var bytes = 0
         var nextSegment = 0
         var nextOwner: UInt32 = 0
@@ -127,7 +126,7 @@ public final class PostingFileCache: Sendable {
         guard object.count <= segmentBytes else { return }
         let reserved: (Segment, Int)? = state.withLock { state in
             guard state.writeFailure == nil else { return nil }
-            if state.active == nil || state.activeEnd + object.count > segmentBytes {
+            if state.active.map({ state.lengths[$0.number, default: 0] + object.count > segmentBytes }) ?? true {
                 do { try startSegment(&state) } catch {
                     state.writeFailure = "\(error)"
                     state.statistics.errors += 1
@@ -135,10 +134,9 @@ public final class PostingFileCache: Sendable {
                 }
             }
             guard let active = state.active else { return nil }
-            let offset = state.activeEnd
-            state.activeEnd += object.count
+            let offset = state.lengths[active.number, default: 0]
+            state.lengths[active.number] = offset + object.count
             state.bytes += object.count
-            state.lengths[active.number, default: 0] += object.count
             return (active, offset)
         }
         guard let (segment, offset) = reserved else { return }
@@ -244,7 +242,6 @@ public final class PostingFileCache: Sendable {
         state.segments[number] = segment
         state.order.append(number)
         state.active = segment
-        state.activeEnd = 0
         var dropped = Set<Int>()
         while state.bytes + segmentBytes > budgetBytes, state.order.count > 1 {
             let oldest = state.order.removeFirst()

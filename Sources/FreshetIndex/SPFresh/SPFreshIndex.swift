@@ -33,6 +33,8 @@ public struct SPFreshConfiguration: Sendable, Equatable {
     /// (the reference implementation's behaviour) lets the RNG rule alone decide; values
     /// below 1 (or NaN) act as 1.
     public var replicaClosure: Float = .infinity
+    /// `replicaClosure` as applied (at least 1).
+    var replicaReach: Float { max(1, replicaClosure) }
     /// Candidate heads considered per insert (InternalResultNum).
     public var candidateHeads = 64
     /// Posting size cap, in vectors; a posting above it is split by a background worker.
@@ -729,7 +731,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     static func rngSelect(_ candidates: [(index: Int, distance: Float)], heads: HeadIndex, configuration: SPFreshConfiguration, kernels: Kernels) -> [Int] {
         var chosen: [Int] = []
         chosen.reserveCapacity(configuration.replicaCount)
-        let reach = max(1, configuration.replicaClosure) * (candidates.first(where: { $0.distance > 0 })?.distance ?? 0)
+        let reach = configuration.replicaReach * (candidates.first(where: { $0.distance > 0 })?.distance ?? 0)
         for (head, distance) in candidates {
             if chosen.count == configuration.replicaCount || (!chosen.isEmpty && distance > reach) { break }
             let blocked = chosen.contains { accepted in
@@ -1292,7 +1294,7 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
         let nearestHolder = toHolders.filter { $0 > 0 }.min() ?? .infinity
         for candidate in newHeads where heads.contains(candidate) {
             let distance = heads.distance(to: vector, from: candidate, kernels: kernels)
-            if distance > max(1, configuration.replicaClosure) * nearestHolder { continue }
+            if distance > configuration.replicaReach * nearestHolder { continue }
             let nearer = holders.indices.filter { toHolders[$0] < distance }
             if nearer.count >= configuration.replicaCount { continue }
             let blocked = nearer.contains { configuration.rngFactor * heads.distance(between: candidate, and: holders[$0], kernels: kernels) < distance }
@@ -1426,31 +1428,31 @@ struct PostingScanner {
 
     /// Scans the postings of `heads`, `wave` heads at a time: bases held locally (in
     /// memory, or page-cached in the file cache) where they lie, the rest with one
-    /// fetch per wave; past `deadline` it stops between waves. False when a base object
-    /// is missing (it was replaced and deleted while the caller's state was current):
-    /// retry on a new state.
+    /// fetch per wave that skips the tiers already tried; past `deadline` it stops
+    /// between waves. False when a base object is missing (it was replaced and deleted
+    /// while the caller's state was current): retry on a new state.
     mutating func probe(
         _ heads: [Int], postings: PagedArray<PostingRef>, store: PostingStore, wave: Int, deadline: ContinuousClock.Instant?
     ) async throws -> Bool {
         if store.fileCache != nil, buffer == nil { buffer = PostingReadBuffer() }
         var start = 0
-        var remote: [UInt64] = []
+        var remote: [(id: UInt64, file: PostingStore.FileTier)] = []
         while start < heads.count {
             let end = min(heads.count, start + wave)
             remote.removeAll(keepingCapacity: true)
             for head in heads[start..<end] {
                 let ref = postings[head]
                 if ref.base != 0 {
-                    if store.scanLocal(ref.base, buffer: buffer, { scan($0) }) {
-                        postingsRead += 1
+                    if let tier = store.scanLocal(ref.base, buffer: buffer, { scan($0) }) {
+                        remote.append((ref.base, tier))
                     } else {
-                        remote.append(ref.base)
+                        postingsRead += 1
                     }
                 }
                 if ref.deltaCount > 0 { scan(ref.delta) }
             }
             if !remote.isEmpty {
-                for stored in try await store.fetchInOrder(remote) {
+                for stored in try await store.fetchBelowMemory(remote) {
                     guard let stored else { return false }
                     scan(stored.posting)
                     postingsRead += 1
