@@ -35,8 +35,9 @@ public enum ObjectFrame {
         try bytes.withUnsafeBytes { try verify(raw: $0, kind: kind, kindName: kindName, key: key()) }
     }
 
-    /// `verify` over bytes in a caller's buffer (a positioned read's), same checks.
-    public static func verify(raw bytes: UnsafeRawBufferPointer, kind: UInt8, kindName: String, key: @autoclosure () -> String) throws -> Range<Int> {
+    /// `verify` over bytes in a caller's buffer (a positioned read's), same checks;
+    /// without `checksum`, all but the CRC (for bytes whose CRC a reader checked before).
+    public static func verify(raw bytes: UnsafeRawBufferPointer, kind: UInt8, kindName: String, checksum: Bool = true, key: @autoclosure () -> String) throws -> Range<Int> {
         guard bytes.count >= headerSize + 4, magic.withUnsafeBytes({ $0.elementsEqual(bytes[0..<4]) }) else {
             throw StorageError(.corrupt, "object \(key()) is not a Freshet object (bad magic or too short: \(bytes.count) bytes)")
         }
@@ -50,7 +51,7 @@ public enum ObjectFrame {
             throw StorageError(.corrupt, "object \(key()) has flags \(bytes[6]) (compressed or encrypted) that this build cannot read")
         }
         let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self))
-        guard freshet_crc32c(0, bytes.baseAddress, bytes.count - 4) == stored else {
+        guard !checksum || freshet_crc32c(0, bytes.baseAddress, bytes.count - 4) == stored else {
             throw StorageError(.corrupt, "object \(key()) failed its checksum; the stored bytes are damaged")
         }
         return headerSize..<(bytes.count - 4)

@@ -42,7 +42,7 @@ final class PostingFileCacheTests: XCTestCase {
         var held = 0
         for id in UInt64(1)...2000 {
             switch cache.readIfCached(owner: owner, id: id, into: buffer) {
-            case .read(let count):
+            case .read(let count, _, _):
                 held += 1
                 XCTAssertEqual(Array(buffer.bytes(count: count)), objects[id], "entry \(id)")
                 let view = try XCTUnwrap(PostingView.parse(buffer.bytes(count: count), dimensions: 8, id: id, key: "p\(id)"))
@@ -137,6 +137,81 @@ final class PostingFileCacheTests: XCTestCase {
             }
             let recall = Double(truthHits) / Double(10 * queries.count)
             XCTAssertGreaterThanOrEqual(recall, 0.9, "\(encoding) postings through the file cache: recall@10 \(recall)")
+        }
+    }
+
+    func testAnEntryIsChecksummedUntilItPassesOnceAndAgainWhenAppendedAnew() async throws {
+        let cache = try PostingFileCache(directory: directory, budgetBytes: 1 << 20, segmentBytes: 1 << 16)
+        let store = PostingStore(storage: MemoryBackend(), prefix: "ix/", dimensions: 8, cacheBytes: 0, encoding: .f16, fileCache: cache)
+        try await store.write(posting(5), id: 5)
+        let buffer = PostingReadBuffer()
+        func checked() -> Bool? {
+            if case .read(_, let checked, _) = cache.readIfCached(owner: store.fileOwner, id: 5, into: buffer) { return checked }
+            return nil
+        }
+        XCTAssertEqual(checked(), false, "a new entry has not been checked")
+        XCTAssertEqual(checked(), false, "reading it raw does not check it")
+        var scanned = 0
+        XCTAssertNil(store.scanLocal(5, buffer: buffer) { scanned += $0.count })
+        XCTAssertEqual(scanned, 20)
+        XCTAssertEqual(checked(), true, "a scan that verified the CRC marks the entry")
+        // Appended anew (as after a dropped segment), the entry is unchecked again.
+        cache.append(owner: store.fileOwner, id: 5, object: posting(5).encoded(as: .f16, dimensions: 8).encode(dimensions: 8, id: 5))
+        XCTAssertEqual(checked(), false)
+        // A damaged entry is never marked: its scan fails and the entry is forgotten.
+        let path = directory + "/0.postings"
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: path))
+        try handle.seek(toOffset: UInt64(size - 20))
+        let original = try XCTUnwrap(handle.readData(ofLength: 1)).first!
+        try handle.seek(toOffset: UInt64(size - 20))
+        handle.write(Foundation.Data([original ^ 0x21]))
+        try handle.close()
+        XCTAssertEqual(store.scanLocal(5, buffer: buffer) { _ in XCTFail("a damaged entry is not scanned") }, .absent)
+        XCTAssertNil(checked(), "the damaged entry is forgotten")
+    }
+
+    func testLocationTableAgreesWithADictionary() {
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<4 {
+            var table = LocationTable()
+            var reference: [String: LocationTable.Entry] = [:]
+            func name(_ owner: UInt32, _ id: UInt64) -> String { "\(owner)/\(id)" }
+            // Few owners and a narrow id range: inserts replace, removals hit, probes wrap.
+            let ids = UInt64(round * 1000)...UInt64(round * 1000 + 300)
+            for step in 0..<20_000 {
+                let owner = UInt32.random(in: 1...3, using: &generator), id = UInt64.random(in: ids, using: &generator)
+                switch Int.random(in: 0..<10, using: &generator) {
+                case 0..<5:
+                    let entry = LocationTable.Entry(owner: owner, id: id, segment: UInt32(step % 7), offset: UInt32(step), length: step % 5000)
+                    table.insert(entry)
+                    reference[name(owner, id)] = entry
+                case 5..<8:
+                    table.remove(owner: owner, id: id)
+                    reference[name(owner, id)] = nil
+                case 8:
+                    if let entry = reference[name(owner, id)] {
+                        table.markChecked(entry)
+                        reference[name(owner, id)]!.lengthAndFlag |= LocationTable.checkedFlag
+                    }
+                default:
+                    if step % 997 == 0 {
+                        let segment = UInt32(step % 7)
+                        table.removeAll { $0.segment == segment }
+                        reference = reference.filter { $0.value.segment != segment }
+                    }
+                }
+                XCTAssertEqual(table.count, reference.count)
+                let found = table.find(owner: owner, id: id)
+                let expected = reference[name(owner, id)]
+                XCTAssertEqual(found.map { [$0.segment, $0.offset, $0.lengthAndFlag] }, expected.map { [$0.segment, $0.offset, $0.lengthAndFlag] }, "round \(round) step \(step)")
+            }
+            for (key, entry) in reference {
+                let found = table.find(owner: entry.owner, id: entry.id)
+                XCTAssertEqual(found?.offset, entry.offset, key)
+                XCTAssertEqual(found?.length, entry.length, key)
+                XCTAssertEqual(found?.checked, entry.checked, key)
+            }
         }
     }
 }

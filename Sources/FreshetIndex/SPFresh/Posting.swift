@@ -225,8 +225,8 @@ struct PostingView {
     /// the same checks as `Posting.decode`: frame and checksum, the id inside,
     /// dimensions, and sizes. Nil for an empty posting. Arrays must be 4-byte aligned
     /// in memory (`PostingReadBuffer` places them so); a misaligned buffer is an error.
-    static func parse(_ bytes: UnsafeRawBufferPointer, dimensions: Int, id: UInt64, key: @autoclosure () -> String) throws -> PostingView? {
-        let payload = try ObjectFrame.verify(raw: bytes, kind: Posting.frameKind, kindName: "posting", key: key())
+    static func parse(_ bytes: UnsafeRawBufferPointer, dimensions: Int, id: UInt64, checksum: Bool = true, key: @autoclosure () -> String) throws -> PostingView? {
+        let payload = try ObjectFrame.verify(raw: bytes, kind: Posting.frameKind, kindName: "posting", checksum: checksum, key: key())
         let header = 18
         guard payload.count >= header else { throw StorageError(.corrupt, "posting \(key()) is truncated (\(payload.count) bytes of payload)") }
         let base = payload.lowerBound
@@ -291,6 +291,8 @@ public final class PostingStore: Sendable {
     public let encoding: PostingEncoding
     public let fileCache: PostingFileCache?
     let fileOwner: UInt32
+    /// Counted apart from `state`: a query's scan takes no lock for it.
+    private let fileHits = Atomic<Int>(0)
     private struct State: Sendable {
         var cache: LRUCache<UInt64, StoredPosting>
         var statistics = Statistics()
@@ -316,6 +318,7 @@ public final class PostingStore: Sendable {
             statistics.cacheHits = state.cache.hits
             statistics.cacheMisses = state.cache.misses
             statistics.cacheBytes = state.cache.cost
+            statistics.fileHits = fileHits.load(ordering: .relaxed)
             return statistics
         }
     }
@@ -399,7 +402,7 @@ public final class PostingStore: Sendable {
                 case .untried:
                     switch fileCache.readIfCached(owner: fileOwner, id: id, into: buffer) {
                     case .absent: break
-                    case .read(let count): object = Array(buffer.bytes(count: count))
+                    case .read(let count, _, _): object = Array(buffer.bytes(count: count))
                     case .wouldBlock: object = await fileCache.readWaiting(owner: fileOwner, id: id)
                     }
                 }
@@ -447,15 +450,17 @@ public final class PostingStore: Sendable {
         switch fileCache.readIfCached(owner: fileOwner, id: id, into: buffer) {
         case .absent: return .absent
         case .wouldBlock: return .onDevice
-        case .read(let count):
+        case .read(let count, let checked, let entry):
             do {
-                if let view = try PostingView.parse(buffer.bytes(count: count), dimensions: dimensions, id: id, key: key(id)) { scan(view) }
+                let view = try PostingView.parse(buffer.bytes(count: count), dimensions: dimensions, id: id, checksum: !checked, key: key(id))
+                if !checked { fileCache.checked(entry) }
+                if let view { scan(view) }
             } catch {
                 fileCache.failed(owner: fileOwner, id: id)
                 return .absent
             }
         }
-        state.withLock { $0.statistics.fileHits += 1 }
+        fileHits.add(1, ordering: .relaxed)
         return nil
     }
 
