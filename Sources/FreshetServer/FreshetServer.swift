@@ -100,6 +100,7 @@ public enum FreshetServer {
         engineConfiguration.indexMinimumVectors = configuration.indexMinimumVectors
         engineConfiguration.filteredExactLimit = configuration.filteredExactLimit
         engineConfiguration.textInlineBuildLimit = configuration.textInlineBuildLimit
+        engineConfiguration.indexPostingEncoding = configuration.indexPostingEncoding
         if let directory = configuration.indexFileCacheDirectory {
             engineConfiguration.indexFileCache = try PostingFileCache(
                 directory: directory, budgetBytes: configuration.indexFileCacheBytes, segmentBytes: min(64 << 20, max(1 << 16, configuration.indexFileCacheBytes / 8)))

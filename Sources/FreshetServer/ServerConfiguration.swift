@@ -1,3 +1,5 @@
+import FreshetIndex
+
 /// Everything `freshet serve` can be told. Every default is documented with its reason.
 public struct ServerConfiguration: Sendable, Equatable {
     /// Address to bind. Loopback by default: an open (keyless) server must not be
@@ -53,6 +55,11 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var indexFileCacheDirectory: String? = nil
     /// Its budget. 4 GiB: the postings of a few million 128-d vectors in f16.
     public var indexFileCacheBytes = 4 << 30
+    /// How new index postings store vectors: f16 (default: half of f32's bytes, ranks
+    /// within 0.001 of it), i8 (a quarter, per-vector scale: the least memory and page
+    /// cache, about two recall points lower before the engine's exact rerank), or f32.
+    /// Postings carry their encoding, so a change applies to postings written after it.
+    public var indexPostingEncoding = PostingEncoding.f16
     /// L3: a Redis shared by the fleet (`redis://host:port`). Nil: none.
     public var cacheRedisURL: String? = nil
     /// A storage router (config file only: `storage_routes`); when set it replaces `storage`.

@@ -40,6 +40,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Shared Redis cache for a fleet, e.g. redis://127.0.0.1:6379.") var cacheRedis: String?
     @Option(help: "Directory for the index posting file cache (postings read by offset; cleared at start).") var indexFileCache: String?
     @Option(help: "Index posting file cache size in bytes (K/M/G suffixes; default 4G).") var indexFileCacheSize: String?
+    @Option(help: "How index postings store vectors: f16 (default), i8 (least memory), or f32.") var indexPostingEncoding: String?
     @Option(name: .customLong("api-key"), help: "An accepted API key; repeat for several.") var apiKeys: [String] = []
     @Option(help: "Largest request body in bytes.") var maxBodyBytes: Int?
     @Option(help: "Write deadline in seconds.") var writeTimeout: Double?
@@ -83,6 +84,7 @@ struct Serve: AsyncParsableCommand {
         if let cacheRedis { settings.cacheRedisURL = cacheRedis }
         if let indexFileCache { settings.indexFileCacheDirectory = indexFileCache }
         if let indexFileCacheSize { settings.indexFileCacheBytes = try Self.size(indexFileCacheSize, flag: "--index-file-cache-size") }
+        if let indexPostingEncoding { settings.indexPostingEncoding = try Self.encoding(indexPostingEncoding, flag: "--index-posting-encoding") }
         if let maxBodyBytes { settings.maxBodyBytes = maxBodyBytes }
         if let writeTimeout { settings.writeTimeoutSeconds = writeTimeout }
         if let queryTimeout { settings.queryTimeoutSeconds = queryTimeout }
@@ -164,6 +166,13 @@ extension Serve {
         }
         return value
     }
+
+    static func encoding(_ text: String, flag: String) throws -> PostingEncoding {
+        guard let encoding = PostingEncoding(name: text) else {
+            throw ValidationError("\(flag) \(text) is not a posting encoding: give f16, i8 or f32")
+        }
+        return encoding
+    }
 }
 
 /// The JSON config file: the same settings as the flags, in snake_case.
@@ -173,7 +182,7 @@ enum ConfigFile {
         "admin_timeout_seconds", "drain_seconds", "cors_origins", "max_concurrent_queries", "max_queued_queries",
         "max_pending_write_bytes", "index_min_vectors", "filtered_exact_limit", "text_inline_build_limit",
         "s3_endpoint", "s3_region", "s3_path_style", "cache_dir", "cache_memory_bytes", "cache_disk_bytes", "cache_redis_url",
-        "index_file_cache_dir", "index_file_cache_bytes", "storage_routes",
+        "index_file_cache_dir", "index_file_cache_bytes", "index_posting_encoding", "storage_routes",
     ]
 
     static func apply(path: String, to settings: inout ServerConfiguration) throws {
@@ -226,6 +235,7 @@ enum ConfigFile {
             case "cache_redis_url": settings.cacheRedisURL = try string()
             case "index_file_cache_dir": settings.indexFileCacheDirectory = try string()
             case "index_file_cache_bytes": settings.indexFileCacheBytes = max(0, Int(try number()))
+            case "index_posting_encoding": settings.indexPostingEncoding = try Serve.encoding(try string(), flag: "config index_posting_encoding")
             case "storage_routes": settings.storageRoutes = try parseRoutes(value, path: path)
             default:
                 throw ValidationError("config file \(path): unknown key \"\(key)\"; known keys: \(keys.joined(separator: ", "))")

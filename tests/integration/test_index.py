@@ -4,6 +4,7 @@ import random
 import subprocess
 import time
 
+import pytest
 import requests
 from turbopuffer import Turbopuffer
 
@@ -74,12 +75,13 @@ def test_index_serves_queries_and_survives_a_crash(make_server):
     assert stats.status_code == 200
 
 
-def test_index_reads_postings_through_the_file_cache(make_server, tmp_path):
+@pytest.mark.parametrize("encoding", ["f16", "i8"])
+def test_index_reads_postings_through_the_file_cache(make_server, tmp_path, encoding):
     rng = random.Random(11)
     vectors = clustered_vectors(rng, 3000)
     cache_dir = tmp_path / "posting-files"
     srv = make_server(extra_args=["--index-min-vectors", "300", "--index-file-cache", str(cache_dir),
-                                  "--index-file-cache-size", "64M"]).start()
+                                  "--index-file-cache-size", "64M", "--index-posting-encoding", encoding]).start()
     ns = Turbopuffer(api_key="k", base_url=srv.url).namespace("filecached")
     ns.write(upsert_rows=[{"id": i, "vector": v} for i, v in enumerate(vectors)], distance_metric="euclidean_squared")
     wait_indexed(ns)
@@ -95,6 +97,12 @@ def test_index_reads_postings_through_the_file_cache(make_server, tmp_path):
     wait_indexed(ns)
     assert ns.query(rank_by=("vector", "ANN", vectors[17]), top_k=5).rows[0].id == 17
     assert ns.recall(num=40, top_k=10).avg_recall >= 0.9
+
+
+def test_a_bad_posting_encoding_is_refused(tmp_path):
+    out = subprocess.run([BIN, "serve", "--storage", f"rocksdb://{tmp_path / 'data'}", "--index-posting-encoding", "int4"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0 and "int4 is not a posting encoding: give f16, i8 or f32" in out.stderr, out.stderr
 
 
 def test_a_bad_file_cache_size_is_refused(tmp_path):

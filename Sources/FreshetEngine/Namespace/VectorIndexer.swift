@@ -249,9 +249,14 @@ final class VectorIndexer: Sendable {
             guard let document = documents[id] else { return false }
             return plan.accepts(document)
         }
-        // f16 postings rank by approximate distance: take twice as many candidates and
-        // rerank them exactly below.
-        let wanted = k + early.count + (index.store.encoding == .f16 ? k : 0)
+        // f16 and i8 postings rank by approximate distance: take more candidates and
+        // rerank them exactly below (i8 codes err more than f16: three times k).
+        let extra = switch index.store.encoding {
+        case .f32: 0
+        case .f16: k
+        case .i8: 2 * k
+        }
+        let wanted = k + early.count + extra
         // Postings whose summaries rule the filter out are passed over for nearer ones that can match.
         let coverage = self.coverage.withLock { $0 }
         var postingFilter: (@Sendable (UInt64) -> Bool)?

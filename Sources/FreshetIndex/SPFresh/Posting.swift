@@ -9,10 +9,18 @@ import Synchronization
 /// distances recompute them — the engine does, from its own copy of every vector.
 /// Decoding an i8 vector and encoding it again gives the same codes and scale, so
 /// LIRE's rewrites (which move decoded vectors between postings) add no error.
-public enum PostingEncoding: UInt8, Sendable {
+public enum PostingEncoding: UInt8, Sendable, CaseIterable {
     case f32 = 0
     case f16 = 1
     case i8 = 2
+
+    /// `f32`, `f16` or `i8`: the name in flags and config files.
+    public var name: String { "\(self)" }
+
+    public init?(name: String) {
+        guard let match = Self.allCases.first(where: { $0.name == name.lowercased() }) else { return nil }
+        self = match
+    }
 }
 
 /// A decoded posting as the cache holds it: one reference to copy (a `Posting` copy
