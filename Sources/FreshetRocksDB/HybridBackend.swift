@@ -65,6 +65,7 @@ public final class HybridBackend: StorageBackend {
     public func get(_ key: String, range: Range<Int>) async throws -> StoredObject? { try await tiered.get(key, range: range) }
     public func getMany(_ keys: [String]) async throws -> [StoredObject?] { try await tiered.getMany(keys) }
     public func getManyVerifiedByCaller(_ keys: [String]) async throws -> [StoredObject?] { try await tiered.getManyVerifiedByCaller(keys) }
+    public func forgetCached(_ keys: [String]) async { await tiered.forgetCached(keys) }
     public func list(prefix: String, startAfter: String?, limit: Int) async throws -> ListPage {
         try await cold.list(prefix: prefix, startAfter: startAfter, limit: limit)
     }

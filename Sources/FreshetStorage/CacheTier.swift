@@ -188,6 +188,13 @@ public final class TieredCacheBackend: StorageBackend {
         try await read(keys, verifiedByCaller: true)
     }
 
+    /// Every tier drops `keys`; the base forgets its own caches too.
+    public func forgetCached(_ keys: [String]) async {
+        let cached = keys.filter(cacheable)
+        for tier in tiers { for key in cached { await tier.remove(key) } }
+        await base.forgetCached(keys)
+    }
+
     private func read(_ keys: [String], verifiedByCaller: Bool) async throws -> [StoredObject?] {
         var results = [StoredObject?](repeating: nil, count: keys.count)
         var pending: [Int] = []

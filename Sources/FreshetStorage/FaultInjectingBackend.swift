@@ -126,6 +126,8 @@ public final class FaultInjectingBackend: StorageBackend {
         try await run(.getMany) { try await base.getManyVerifiedByCaller(keys) }
     }
 
+    public func forgetCached(_ keys: [String]) async { await base.forgetCached(keys) }
+
     public func list(prefix: String, startAfter: String?, limit: Int) async throws -> ListPage {
         try await run(.list) { try await base.list(prefix: prefix, startAfter: startAfter, limit: limit) }
     }

@@ -46,6 +46,10 @@ public final class ShardedBackend: StorageBackend {
         try await read(keys, verifiedByCaller: true)
     }
 
+    public func forgetCached(_ keys: [String]) async {
+        for key in keys { await shard(for: key).forgetCached([key]) }
+    }
+
     private func read(_ keys: [String], verifiedByCaller: Bool) async throws -> [StoredObject?] {
         var byShard: [Int: [(position: Int, key: String)]] = [:]
         for (position, key) in keys.enumerated() { byShard[ring.owner(of: key), default: []].append((position, key)) }

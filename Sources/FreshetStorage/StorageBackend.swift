@@ -109,6 +109,9 @@ public protocol StorageReader: Sendable {
     /// posting read from RocksDB cost about a third less). Same results otherwise; the
     /// default is `getMany`.
     func getManyVerifiedByCaller(_ keys: [String]) async throws -> [StoredObject?]
+    /// Drops any cached copies of `keys` (a caller found one damaged), so the next read
+    /// goes to the store. Backends without caches do nothing (the default).
+    func forgetCached(_ keys: [String]) async
     /// Keys starting with `prefix`, after `startAfter` (exclusive), at most `limit` of them.
     func list(prefix: String, startAfter: String?, limit: Int) async throws -> ListPage
 }
@@ -136,6 +139,8 @@ extension StorageReader {
     public func getManyVerifiedByCaller(_ keys: [String]) async throws -> [StoredObject?] {
         try await getMany(keys)
     }
+
+    public func forgetCached(_ keys: [String]) async {}
 
     public func getMany(_ keys: [String]) async throws -> [StoredObject?] {
         var result: [StoredObject?] = []

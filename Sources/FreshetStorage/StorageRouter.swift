@@ -83,6 +83,11 @@ public final class StorageRouter: StorageBackend {
 
     func primary(_ key: String) -> any StorageBackend { backends[route(for: key)[0]]! }
 
+    /// Every backend on the key's route forgets its cached copies.
+    public func forgetCached(_ keys: [String]) async {
+        for key in keys { for name in route(for: key) { await backends[name]!.forgetCached([key]) } }
+    }
+
     /// Runs a read on the route's backends in order until one answers.
     func read<T: Sendable>(_ key: String, _ body: (any StorageBackend) async throws -> T) async throws -> T {
         let names = route(for: key)

@@ -205,7 +205,7 @@ final class VectorIndexTests: XCTestCase {
         }
         try await check(engine, "live")
         // Compaction checkpoints the index; a restarted engine loads it with its coverage.
-        try await engine.compact(namespace: "s")
+        _ = try await engine.compact(namespace: "s")
         await engine.shutdown()
         engine = Engine(storage: storage, configuration: configuration)
         try await waitUntilIndexed(engine, "s")

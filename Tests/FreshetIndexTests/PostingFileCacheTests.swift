@@ -214,4 +214,35 @@ final class PostingFileCacheTests: XCTestCase {
             }
         }
     }
+
+    func testADamagedCachedCopyIsDroppedAndReadAgainFromTheStore() async throws {
+        let base = MemoryBackend()
+        let tier = MemoryCacheTier(budget: 1 << 20)
+        let tiered = TieredCacheBackend(base: base, tiers: [tier], cacheable: { _ in true })
+        let store = PostingStore(storage: tiered, prefix: "ix/", dimensions: 8, cacheBytes: 0, encoding: .f16)
+        func object(_ id: UInt64, damaged: Bool) -> [UInt8] {
+            var bytes = posting(Int(id)).encoded(as: .f16, dimensions: 8).encode(dimensions: 8, id: id)
+            if damaged { bytes[bytes.count / 2] ^= 0x40 }
+            return bytes
+        }
+        // The cache tier keeps a damaged copy; the store holds the good one.
+        _ = try await tiered.put(store.key(9), object(9, damaged: true), condition: .none)
+        _ = try await base.put(store.key(9), object(9, damaged: false), condition: .none)
+        let fetched = try await store.fetchInOrder([9])
+        XCTAssertEqual(fetched[0]?.posting.slots, posting(9).slots)
+        XCTAssertEqual(store.statistics.damagedReads, 1)
+        // The tier was refilled with the good copy: the next read needs no repair.
+        let again = try await store.fetchInOrder([9])
+        XCTAssertEqual(again[0]?.posting.slots, posting(9).slots)
+        XCTAssertEqual(store.statistics.damagedReads, 1)
+        // Damaged in the store itself: an error that says so, not a wrong answer.
+        _ = try await base.put(store.key(10), object(10, damaged: true), condition: .none)
+        do {
+            _ = try await store.fetchInOrder([10])
+            XCTFail("a damaged stored posting must not decode")
+        } catch let error as StorageError {
+            XCTAssertEqual(error.code, .corrupt)
+            XCTAssertTrue("\(error)".contains("checksum"), "\(error)")
+        }
+    }
 }

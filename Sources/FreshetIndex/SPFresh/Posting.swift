@@ -291,6 +291,9 @@ public final class PostingStore: Sendable {
         public var objectsDeleted = 0
         /// Postings a query scanned where the file cache read them.
         public var fileHits = 0
+        /// Posting objects that failed their checks when read from storage and were
+        /// read again past the caches (an error if the store's copy failed too).
+        public var damagedReads = 0
     }
 
     public let storage: any StorageBackend
@@ -427,13 +430,35 @@ public final class PostingStore: Sendable {
         let objects = try await storage.getManyVerifiedByCaller(missing.map { key($0.id) })
         var bytesRead = 0
         var decoded: [(UInt64, StoredPosting)] = []
-        for (wanted, object) in zip(missing, objects) {
+        var damaged: [Int] = []
+        for (index, (wanted, object)) in zip(missing, objects).enumerated() {
             guard let object else { continue }
             bytesRead += object.body.count
-            let stored = StoredPosting(try Posting.decode(object.body, dimensions: dimensions, key: key(wanted.id), id: wanted.id))
-            found[wanted.position] = stored
-            decoded.append((wanted.id, stored))
+            guard let posting = try? Posting.decode(object.body, dimensions: dimensions, key: key(wanted.id), id: wanted.id) else {
+                damaged.append(index)
+                continue
+            }
+            found[wanted.position] = StoredPosting(posting)
+            decoded.append((wanted.id, found[wanted.position]!))
             fileCache?.append(owner: fileOwner, id: wanted.id, object: object.body)
+        }
+        if !damaged.isEmpty {
+            // A damaged copy may sit in a cache tier (which keeps what it was given):
+            // drop it and read again with the backend's own checks. Still damaged: the
+            // stored object is, and the error says so.
+            let keys = damaged.map { key(missing[$0].id) }
+            await storage.forgetCached(keys)
+            let again = try await storage.getMany(keys)
+            for (index, object) in zip(damaged, again) {
+                let wanted = missing[index]
+                guard let object else { continue }
+                bytesRead += object.body.count
+                let stored = StoredPosting(try Posting.decode(object.body, dimensions: dimensions, key: key(wanted.id), id: wanted.id))
+                found[wanted.position] = stored
+                decoded.append((wanted.id, stored))
+                fileCache?.append(owner: fileOwner, id: wanted.id, object: object.body)
+            }
+            state.withLock { $0.statistics.damagedReads += damaged.count }
         }
         state.withLock { state in
             if caching {
