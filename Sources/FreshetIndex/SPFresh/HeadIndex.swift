@@ -4,7 +4,7 @@ import CFreshetKernels
 ///
 /// Heads live in groups, each a contiguous matrix the batch kernels stream. Up to
 /// `flatLimit` heads form one group that a search scans whole. Past it a two-level tree
-/// takes over: heads are grouped under √H balanced k-means centroids; a search ranks
+/// takes over: heads are grouped under 2√H balanced k-means centroids; a search ranks
 /// the centroids and scans the heads of the nearest `coarseProbe` groups. Heads added,
 /// moved or removed by LIRE are filed under their nearest centroid; the tree is rebuilt
 /// when the head count has doubled since it was built, so groups stay balanced without
@@ -274,7 +274,7 @@ struct HeadIndex: Sendable {
         if wantsRebuild { rebuild() }
     }
 
-    /// Groups every head under √H balanced k-means centroids.
+    /// Groups every head under 2√H balanced k-means centroids.
     mutating func rebuild(kernels: Kernels = .best) {
         var all = Matrix(dimensions: dimensions)
         var ids: [Int32] = []
@@ -283,7 +283,10 @@ struct HeadIndex: Sendable {
             ids += group.heads
             for position in 0..<group.heads.count { all.append(group.row(position)) }
         }
-        let k = max(2, Int(Double(ids.count).squareRoot()))
+        // 2√n groups of √n/2 heads: finer groups find a query's nearest heads with
+        // fewer rows scanned (1M × 128-d, 134K heads: recall@10 at 12 postings 0.946 →
+        // 0.961, at 32 0.989 → 0.995, same QPS per posting; GloVe 0.95 at ~7% more QPS).
+        let k = max(2, Int(Double(ids.count).squareRoot() * 2))
         var kmeans = BalancedKMeans(k: k)
         kmeans.iterations = 6
         let (assignment, centroids) = kmeans.fit(all, rows: Array(0..<ids.count), kernels: kernels)

@@ -52,13 +52,14 @@ public struct SPFreshConfiguration: Sendable, Equatable {
     /// Coarse groups of heads a tree search visits when placing a vector (its
     /// `candidateHeads` nearest heads decide where it goes).
     public var headIndexProbe = 12
-    /// Coarse groups a query visits at least; raised to `searchHeads / 4` for wide
+    /// Coarse groups a query visits at least; raised to `searchHeads / 3` for wide
     /// searches. Narrow searches need few groups (1M × 128-d: 4 groups instead of 12
     /// doubled QPS at 16 heads for −0.01 recall@10; placement keeps 12, since a
     /// vector misplaced at build costs recall at every width).
     public var searchHeadIndexProbe = 4
     /// Head rows a query scans at least: the groups probed are raised until they hold
-    /// this many on average. Groups hold √H heads, so a fixed group count scans fewer
+    /// this many on average. Groups hold √H/2 heads (√H before 2026-11-29, when these
+    /// figures were taken), so a fixed group count scans fewer
     /// rows the fewer heads there are: 200K × 128-d (163 heads a group) reached recall
     /// 0.957 in 50.5 µs probing 8 groups against 0.9585 in 56.7 µs with 4 (and 12
     /// heads); at 1M (367 a group) 4 groups stayed best. 1,280 rows keeps 4 there and
@@ -777,7 +778,8 @@ public final class SPFreshIndex<ID: IndexKey>: Sendable {
     ) async throws -> SPFreshSearchResult<ID>? {
         var result = SPFreshSearchResult<ID>()
         guard k > 0, state.heads.count > 0 else { return result }
-        let probe = max(configuration.searchHeadIndexProbe, searchHeads / 4, state.heads.groupsHolding(rows: configuration.searchHeadRows))
+        // A group per three wanted heads (GloVe: /4 lost 0.5 recall points at 80 heads, /2 cost more than it gained).
+        let probe = max(configuration.searchHeadIndexProbe, searchHeads / 3, state.heads.groupsHolding(rows: configuration.searchHeadRows))
         var nearest: [(index: Int, distance: Float)]
         var further: [(index: Int, distance: Float)] = []
         if let postingFilter {
