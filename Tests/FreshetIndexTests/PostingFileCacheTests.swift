@@ -245,4 +245,27 @@ final class PostingFileCacheTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("checksum"), "\(error)")
         }
     }
+
+    func testAStoreReportsTheCoarsestEncodingItsQueriesScanned() async throws {
+        let storage = MemoryBackend()
+        // Postings written as i8 (an earlier setting), read by a store now writing f32.
+        let before = PostingStore(storage: storage, prefix: "ix/", dimensions: 8, cacheBytes: 0, encoding: .i8)
+        try await before.write(posting(1), id: 1)
+        let store = PostingStore(storage: storage, prefix: "ix/", dimensions: 8, cacheBytes: 0, encoding: .f32)
+        XCTAssertEqual(store.coarsestEncoding, .f32)
+        var versions = PagedArray<UInt32>(filler: 0)
+        versions.grow(to: 2000)
+        var postings = PagedArray<PostingRef>(filler: PostingRef())
+        var ref = PostingRef()
+        ref.base = 1
+        ref.baseCount = 20
+        postings.append(ref)
+        var scanner = PostingScanner(query: [Float](repeating: 0, count: 8), k: 5, dimensions: 8, kernels: .best, versions: versions)
+        let complete = try await scanner.probe([0], postings: postings, store: store, wave: 1, deadline: nil)
+        XCTAssertTrue(complete)
+        XCTAssertEqual(scanner.entriesScanned, 20)
+        XCTAssertEqual(store.coarsestEncoding, .i8, "the engine reranks by the coarsest encoding it may meet")
+        store.noteScanned(.f16)
+        XCTAssertEqual(store.coarsestEncoding, .i8, "it never goes back to a finer one")
+    }
 }

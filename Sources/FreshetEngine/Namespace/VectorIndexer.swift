@@ -251,7 +251,9 @@ final class VectorIndexer: Sendable {
         }
         // f16 and i8 postings rank by approximate distance: take more candidates and
         // rerank them exactly below (i8 codes err more than f16: three times k).
-        let extra = switch index.store.encoding {
+        // The coarsest encoding scanned so far: postings written before a change of
+        // encoding keep theirs until rewritten.
+        let extra = switch index.store.coarsestEncoding {
         case .f32: 0
         case .f16: k
         case .i8: 2 * k

@@ -220,6 +220,14 @@ struct PostingView {
     let versions: UnsafePointer<UInt32>
     let rows: Rows
 
+    var encoding: PostingEncoding {
+        switch rows {
+        case .f32: .f32
+        case .f16: .f16
+        case .i8: .i8
+        }
+    }
+
     /// Squared L2 from `query` to every row, into `out` (at least `count` long).
     func distances(from query: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, dimensions: Int, kernels: Kernels) {
         switch rows {
@@ -304,6 +312,10 @@ public final class PostingStore: Sendable {
     let fileOwner: UInt32
     /// Counted apart from `state`: a query's scan takes no lock for it.
     private let fileHits = Atomic<Int>(0)
+    /// The least precise encoding a query has scanned (raw values rank f32 < f16 < i8):
+    /// postings keep the encoding they were written in, so after a change of
+    /// `encoding` older ones may still be coarser.
+    private let coarsestScanned: Atomic<UInt8>
     private struct State: Sendable {
         var cache: LRUCache<UInt64, StoredPosting>
         var statistics = Statistics()
@@ -318,6 +330,7 @@ public final class PostingStore: Sendable {
         self.fileCache = fileCache
         fileOwner = fileCache?.register() ?? 0
         self.encoding = encoding
+        coarsestScanned = Atomic(encoding.rawValue)
         self.prefix = prefix
         self.dimensions = dimensions
         state = Mutex(State(cache: LRUCache(budget: cacheBytes)))
@@ -331,6 +344,21 @@ public final class PostingStore: Sendable {
             statistics.cacheBytes = state.cache.cost
             statistics.fileHits = fileHits.load(ordering: .relaxed)
             return statistics
+        }
+    }
+
+    /// The least precise encoding this store writes or queries have scanned: how many
+    /// extra candidates an exact rerank needs.
+    public var coarsestEncoding: PostingEncoding {
+        PostingEncoding(rawValue: coarsestScanned.load(ordering: .relaxed)) ?? encoding
+    }
+
+    func noteScanned(_ encoding: PostingEncoding) {
+        var current = coarsestScanned.load(ordering: .relaxed)
+        while encoding.rawValue > current {
+            let (exchanged, original) = coarsestScanned.compareExchange(expected: current, desired: encoding.rawValue, ordering: .relaxed)
+            if exchanged { return }
+            current = original
         }
     }
 
@@ -399,7 +427,8 @@ public final class PostingStore: Sendable {
 
     /// Postings not in the memory cache, in order (nil for a missing object): from the
     /// file cache, the rest with one `getMany` (then appended to the file cache and,
-    /// with `caching`, to memory).
+    /// with `caching`, to memory); objects that fail their checks are read once more
+    /// past the caches.
     func fetchBelowMemory(_ wanted: [(id: UInt64, file: FileTier)], caching: Bool = true) async throws -> [StoredPosting?] {
         var found = [StoredPosting?](repeating: nil, count: wanted.count)
         var missing: [(position: Int, id: UInt64)] = []
@@ -447,6 +476,7 @@ public final class PostingStore: Sendable {
             // drop it and read again with the backend's own checks. Still damaged: the
             // stored object is, and the error says so.
             let keys = damaged.map { key(missing[$0].id) }
+            state.withLock { $0.statistics.damagedReads += damaged.count }
             await storage.forgetCached(keys)
             let again = try await storage.getMany(keys)
             for (index, object) in zip(damaged, again) {
@@ -458,7 +488,6 @@ public final class PostingStore: Sendable {
                 decoded.append((wanted.id, stored))
                 fileCache?.append(owner: fileOwner, id: wanted.id, object: object.body)
             }
-            state.withLock { $0.statistics.damagedReads += damaged.count }
         }
         state.withLock { state in
             if caching {

@@ -16,7 +16,8 @@ import Synchronization
 /// every `segmentBytes`); past the budget the oldest segment is dropped whole, and
 /// what it held is read from storage again (and appended anew) when next wanted.
 /// Entries are the posting objects as stored (framed, checksummed, carrying their
-/// id), so a damaged or misplaced read is caught and answered from storage instead.
+/// id), so a damaged or misplaced read is caught and answered from storage instead:
+/// the CRC until an entry has passed it once, its frame, id and sizes on every read.
 /// The cache starts empty: its directory is cleared when opened. Shared by every
 /// index of a node; each `PostingStore` registers as an owner with its own ids.
 public final class PostingFileCache: Sendable {
@@ -178,9 +179,10 @@ public final class PostingFileCache: Sendable {
         return .read(count: location.length, checked: location.checked, entry: location)
     }
 
-    /// Records that `id`'s entry passed its checksum: later reads of it (from the page
-    /// cache this process wrote it through) check its frame, id and sizes, not every
-    /// byte again (the CRC was 7–9% of a GloVe query read from the file cache).
+    /// Records that `id`'s entry passed its checksum: later reads of it check its frame,
+    /// id and sizes, not every byte again (the CRC was 7–9% of a GloVe query read from
+    /// the file cache). The bytes are this process's own writes; a page evicted and read
+    /// back from a device that returns wrong bytes without an I/O error would go unseen.
     func checked(_ entry: Location) {
         state.withLock { $0.entries.markChecked(entry) }
     }
@@ -285,8 +287,8 @@ final class PostingReadBuffer {
 }
 
 /// The file cache's posting locations by (owner, id): open addressing with linear
-/// probing, each entry inline in one 24-byte bucket, so a lookup touches one cache
-/// line (a `Dictionary` keeps keys and values apart: 4% of a GloVe query went to
+/// probing, each entry inline in one 24-byte bucket, so a lookup touches one or two
+/// cache lines (a `Dictionary` keeps keys and values apart: 4% of a GloVe query went to
 /// finding locations). Removal shifts later entries back instead of leaving markers.
 /// Posting ids count up, so a multiplicative hash spreads them.
 struct LocationTable {
@@ -319,7 +321,8 @@ struct LocationTable {
     init() {}
 
     private func home(owner: UInt32, id: UInt64) -> Int {
-        let mixed = (id ^ (UInt64(owner) << 40)) &* 0x9E37_79B9_7F4A_7C15
+        // The owner through its own multiplier (ids carry an epoch in their high bits).
+        let mixed = (id ^ (UInt64(owner) &* 0xD6E8_FEB8_6659_FD93)) &* 0x9E37_79B9_7F4A_7C15
         return Int(mixed.multipliedFullWidth(by: UInt64(buckets.count)).high)
     }
 
@@ -397,6 +400,4 @@ struct LocationTable {
         for entry in old where entry.owner != 0 { insert(entry) }
     }
 
-    /// Bytes the table holds (for memory estimates).
-    var bytes: Int { buckets.count * MemoryLayout<Entry>.stride }
 }

@@ -50,7 +50,9 @@ public struct SPFreshConfiguration: Sendable, Equatable {
     /// Heads scanned flat up to this count; beyond it a two-level tree indexes them.
     public var headIndexFlatLimit = 2048
     /// Coarse groups of heads a tree search visits when placing a vector (its
-    /// `candidateHeads` nearest heads decide where it goes).
+    /// `candidateHeads` nearest heads decide where it goes). Since the tree holds 2√H
+    /// groups (2026-11-29) 12 groups are half the rows they were; measured at 1M ×
+    /// 128-d: build 136 → 113 s and recall@10 higher at every width, so 12 stays.
     public var headIndexProbe = 12
     /// Coarse groups a query visits at least; raised to `searchHeads / 3` for wide
     /// searches. Narrow searches need few groups (1M × 128-d: 4 groups instead of 12
@@ -58,8 +60,8 @@ public struct SPFreshConfiguration: Sendable, Equatable {
     /// vector misplaced at build costs recall at every width).
     public var searchHeadIndexProbe = 4
     /// Head rows a query scans at least: the groups probed are raised until they hold
-    /// this many on average. Groups hold √H/2 heads (√H before 2026-11-29, when these
-    /// figures were taken), so a fixed group count scans fewer
+    /// this many on average (now ~7 groups at 1M, ~16 at 200K). Groups hold √H/2 heads
+    /// (√H before 2026-11-29, when these figures were taken), so a fixed group count scans fewer
     /// rows the fewer heads there are: 200K × 128-d (163 heads a group) reached recall
     /// 0.957 in 50.5 µs probing 8 groups against 0.9585 in 56.7 µs with 4 (and 12
     /// heads); at 1M (367 a group) 4 groups stayed best. 1,280 rows keeps 4 there and
@@ -1419,6 +1421,8 @@ struct PostingScanner {
     private(set) var postingsRead = 0
     private(set) var entriesScanned = 0
     private(set) var truncatedByDeadline = false
+    /// The least precise encoding scanned (raw value), reported to the store.
+    private var coarsest: UInt8 = 0
     private var distances: [Float] = []
     /// Where file-cached postings are read to be scanned (made on first use).
     private var buffer: PostingReadBuffer?
@@ -1466,6 +1470,7 @@ struct PostingScanner {
                 break
             }
         }
+        if let scanned = PostingEncoding(rawValue: coarsest) { store.noteScanned(scanned) }
         return true
     }
 
@@ -1476,6 +1481,7 @@ struct PostingScanner {
     mutating func scan(_ posting: PostingView) {
         let count = posting.count
         entriesScanned += count
+        coarsest = max(coarsest, posting.encoding.rawValue)
         if distances.count < count { distances = [Float](repeating: 0, count: count) }
         query.withUnsafeBufferPointer { query in
             distances.withUnsafeMutableBufferPointer { out in
