@@ -126,13 +126,15 @@ final class VectorIndexTests: XCTestCase {
             }
             try await waitUntilIndexed(engine, "e")
             // Every posting object says how it stores vectors (frame 8 bytes, then format, encoding).
+            // (LIRE may replace and delete a listed posting meanwhile: those are skipped.)
             let postings = try await storage.listAll(prefix: "").map(\.key).filter { $0.contains("/postings/") }
-            XCTAssertFalse(postings.isEmpty)
-            for key in postings.prefix(20) {
-                let object = try await storage.get(key)
-                let body = try XCTUnwrap(object?.body)
+            var inspected = 0
+            for key in postings.prefix(40) {
+                guard let body = try await storage.get(key)?.body else { continue }
+                inspected += 1
                 XCTAssertEqual(body[9], encoding.rawValue, "\(key) is stored as \(encoding.name)")
             }
+            XCTAssertGreaterThan(inspected, 0, "\(encoding.name): posting objects are stored")
             var total = 0.0
             for _ in 0..<60 {
                 let probe = clustered(&random, centers: centers)
