@@ -55,9 +55,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var indexFileCacheDirectory: String? = nil
     /// Its budget. 4 GiB: the postings of a few million 128-d vectors in f16.
     public var indexFileCacheBytes = 4 << 30
-    /// How new index postings store vectors: f16 (default: half of f32's bytes, ranks
-    /// within 0.001 of it), i8 (a quarter, per-vector scale: the least memory and page
-    /// cache, about two recall points lower before the engine's exact rerank), or f32.
+    /// How new index postings store vectors: f16 (default: half of f32's bytes), i8 (a
+    /// quarter, per-vector scale: the least memory and page cache; the index alone tops
+    /// out near recall 0.98, which the engine's exact rerank makes up), or f32.
     /// Postings carry their encoding, so a change applies to postings written after it.
     public var indexPostingEncoding = PostingEncoding.f16
     /// L3: a Redis shared by the fleet (`redis://host:port`). Nil: none.

@@ -42,10 +42,10 @@ final class PostingFileCacheTests: XCTestCase {
         var held = 0
         for id in UInt64(1)...2000 {
             switch cache.readIfCached(owner: owner, id: id, into: buffer) {
-            case .read(let count, _, _):
+            case .read(let entry):
                 held += 1
-                XCTAssertEqual(Array(buffer.bytes(count: count)), objects[id], "entry \(id)")
-                let view = try XCTUnwrap(PostingView.parse(buffer.bytes(count: count), dimensions: 8, id: id, key: "p\(id)"))
+                XCTAssertEqual(Array(buffer.bytes(count: entry.length)), objects[id], "entry \(id)")
+                let view = try XCTUnwrap(PostingView.parse(buffer.bytes(count: entry.length), dimensions: 8, id: id, key: "p\(id)"))
                 XCTAssertEqual(view.count, 4 + Int(id % 9))
                 XCTAssertEqual(view.slots[0], Int32(id) * 1000)
             case .absent:
@@ -146,7 +146,7 @@ final class PostingFileCacheTests: XCTestCase {
         try await store.write(posting(5), id: 5)
         let buffer = PostingReadBuffer()
         func checked() -> Bool? {
-            if case .read(_, let checked, _) = cache.readIfCached(owner: store.fileOwner, id: 5, into: buffer) { return checked }
+            if case .read(let entry) = cache.readIfCached(owner: store.fileOwner, id: 5, into: buffer) { return entry.checked }
             return nil
         }
         XCTAssertEqual(checked(), false, "a new entry has not been checked")

@@ -249,10 +249,9 @@ final class VectorIndexer: Sendable {
             guard let document = documents[id] else { return false }
             return plan.accepts(document)
         }
-        // f16 and i8 postings rank by approximate distance: take more candidates and
-        // rerank them exactly below (i8 codes err more than f16: three times k).
-        // The coarsest encoding scanned so far: postings written before a change of
-        // encoding keep theirs until rewritten.
+        // f16 and i8 postings rank by approximate distance: take more candidates (i8's
+        // codes err more: three times k) and rerank them exactly below. By the coarsest
+        // encoding scanned so far: postings keep theirs until rewritten.
         let extra = switch index.store.coarsestEncoding {
         case .f32: 0
         case .f16: k

@@ -442,7 +442,7 @@ public final class PostingStore: Sendable {
                 case .untried:
                     switch fileCache.readIfCached(owner: fileOwner, id: id, into: buffer) {
                     case .absent: break
-                    case .read(let count, _, _): object = Array(buffer.bytes(count: count))
+                    case .read(let entry): object = Array(buffer.bytes(count: entry.length))
                     case .wouldBlock: object = await fileCache.readWaiting(owner: fileOwner, id: id)
                     }
                 }
@@ -459,6 +459,12 @@ public final class PostingStore: Sendable {
         let objects = try await storage.getManyVerifiedByCaller(missing.map { key($0.id) })
         var bytesRead = 0
         var decoded: [(UInt64, StoredPosting)] = []
+        func keep(_ posting: Posting, _ body: [UInt8], for wanted: (position: Int, id: UInt64)) {
+            let stored = StoredPosting(posting)
+            found[wanted.position] = stored
+            decoded.append((wanted.id, stored))
+            fileCache?.append(owner: fileOwner, id: wanted.id, object: body)
+        }
         var damaged: [Int] = []
         for (index, (wanted, object)) in zip(missing, objects).enumerated() {
             guard let object else { continue }
@@ -467,9 +473,7 @@ public final class PostingStore: Sendable {
                 damaged.append(index)
                 continue
             }
-            found[wanted.position] = StoredPosting(posting)
-            decoded.append((wanted.id, found[wanted.position]!))
-            fileCache?.append(owner: fileOwner, id: wanted.id, object: object.body)
+            keep(posting, object.body, for: wanted)
         }
         if !damaged.isEmpty {
             // A damaged copy may sit in a cache tier (which keeps what it was given):
@@ -483,10 +487,7 @@ public final class PostingStore: Sendable {
                 let wanted = missing[index]
                 guard let object else { continue }
                 bytesRead += object.body.count
-                let stored = StoredPosting(try Posting.decode(object.body, dimensions: dimensions, key: key(wanted.id), id: wanted.id))
-                found[wanted.position] = stored
-                decoded.append((wanted.id, stored))
-                fileCache?.append(owner: fileOwner, id: wanted.id, object: object.body)
+                keep(try Posting.decode(object.body, dimensions: dimensions, key: key(wanted.id), id: wanted.id), object.body, for: wanted)
             }
         }
         state.withLock { state in
@@ -512,10 +513,10 @@ public final class PostingStore: Sendable {
         switch fileCache.readIfCached(owner: fileOwner, id: id, into: buffer) {
         case .absent: return .absent
         case .wouldBlock: return .onDevice
-        case .read(let count, let checked, let entry):
+        case .read(let entry):
             do {
-                let view = try PostingView.parse(buffer.bytes(count: count), dimensions: dimensions, id: id, checksum: !checked, key: key(id))
-                if !checked { fileCache.checked(entry) }
+                let view = try PostingView.parse(buffer.bytes(count: entry.length), dimensions: dimensions, id: id, checksum: !entry.checked, key: key(id))
+                if !entry.checked { fileCache.checked(entry) }
                 if let view { scan(view) }
             } catch {
                 fileCache.failed(owner: fileOwner, id: id)

@@ -156,9 +156,10 @@ public final class PostingFileCache: Sendable {
         case absent
         /// In the cache but not in memory: read with `readWaiting`.
         case wouldBlock
-        /// The entry's bytes are at `buffer.bytes(count:)`. `checked`: an earlier read
-        /// verified the entry's checksum; if not, report a pass with `checked(_:)`.
-        case read(count: Int, checked: Bool, entry: Location)
+        /// The entry's bytes are at `buffer.bytes(count: entry.length)`. Unless
+        /// `entry.checked` (an earlier read verified its checksum), report a pass with
+        /// `checked(_:)`.
+        case read(Location)
     }
 
     /// Reads `id`'s entry into `buffer` if the page cache holds it, without waiting for
@@ -176,7 +177,7 @@ public final class PostingFileCache: Sendable {
             forget(owner: owner, id: id)
             return .absent
         }
-        return .read(count: location.length, checked: location.checked, entry: location)
+        return .read(location)
     }
 
     /// Records that `id`'s entry passed its checksum: later reads of it check its frame,
